@@ -1,0 +1,78 @@
+"""Accounts, their addresses and refresh-token sessions.
+
+Personal columns carry `info={"pii": True}`: P1 allows email, name, mailing
+address and phone, and nothing else personal is stored (a date of birth is
+checked at registration, then only the fact of the check is kept).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, IdMixin, TimestampMixin, utcnow
+
+PII = {"pii": True}
+
+
+class Role(StrEnum):
+    customer = "customer"
+    staff = "staff"
+
+
+class Account(IdMixin, TimestampMixin, Base):
+    __tablename__ = "accounts"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True, info=PII)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(200), info=PII)
+    phone: Mapped[str | None] = mapped_column(String(32), info=PII)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, validate_strings=True), default=Role.customer
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    adult_verified_at: Mapped[datetime]
+
+    def __repr__(self) -> str:  # never print personal fields
+        return f"Account(id={self.id!s}, role={self.role})"
+
+
+class Address(IdMixin, TimestampMixin, Base):
+    __tablename__ = "addresses"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    full_name: Mapped[str] = mapped_column(String(200), info=PII)
+    line1: Mapped[str] = mapped_column(String(200), info=PII)
+    line2: Mapped[str | None] = mapped_column(String(200), info=PII)
+    city: Mapped[str] = mapped_column(String(100), info=PII)
+    region: Mapped[str | None] = mapped_column(String(100), info=PII)
+    postal_code: Mapped[str] = mapped_column(String(20), info=PII)
+    country: Mapped[str] = mapped_column(String(2))
+    phone: Mapped[str | None] = mapped_column(String(32), info=PII)
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+    def __repr__(self) -> str:
+        return f"Address(id={self.id!s})"
+
+
+class RefreshToken(IdMixin, Base):
+    """One rotation of a login session. A family is one login; reuse of a rotated
+    token revokes the whole family."""
+
+    __tablename__ = "refresh_tokens"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    rotated_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

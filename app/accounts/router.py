@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.accounts import authentication, service
+from app.accounts.deps import (
+    ClaimsDep,
+    CurrentAccount,
+    LoginThrottleDep,
+    OwnedAddress,
+    StaffAccount,
+)
+from app.accounts.models import Role
+from app.accounts.schemas import (
+    AccountCreate,
+    AccountRead,
+    AccountUpdate,
+    AddressCreate,
+    AddressRead,
+    AddressUpdate,
+    PasswordChange,
+    RefreshRequest,
+    TokenResponse,
+)
+from app.core.deps import ClientIpDep, SessionDep, SettingsDep
+from app.core.errors import problem_responses
+from app.core.pagination import Cursor, Limit
+from app.core.routing import FacetRoute
+from app.core.schemas import Page
+
+accounts_router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=FacetRoute)
+auth_router = APIRouter(prefix="/auth", tags=["auth"], route_class=FacetRoute)
+me_router = APIRouter(prefix="/me", tags=["me"], route_class=FacetRoute)
+admin_router = APIRouter(prefix="/admin/accounts", tags=["admin"], route_class=FacetRoute)
+
+
+@accounts_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createAccount",
+    responses=problem_responses(409),
+)
+async def create_account(session: SessionDep, body: AccountCreate) -> AccountRead:
+    """Register a customer account. Under-18s are refused and nothing is stored (P9)."""
+    account = await service.register(session, body)
+    return AccountRead.model_validate(account)
+
+
+@auth_router.post("/token", operation_id="issueToken", responses=problem_responses(401))
+async def issue_token(
+    session: SessionDep,
+    settings: SettingsDep,
+    throttle: LoginThrottleDep,
+    client_ip: ClientIpDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> TokenResponse:
+    """Log in with email (`username`) and password; returns an access and a refresh token."""
+    pair = await authentication.login(
+        session,
+        settings,
+        throttle,
+        email=form.username,
+        password=form.password,
+        client_ip=client_ip,
+    )
+    return TokenResponse(
+        access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
+    )
+
+
+@auth_router.post("/refresh", operation_id="refreshToken", responses=problem_responses(401))
+async def refresh_token(
+    session: SessionDep, settings: SettingsDep, body: RefreshRequest
+) -> TokenResponse:
+    """Rotate a refresh token. Reusing a rotated token revokes that whole login session."""
+    pair = await authentication.refresh(session, settings, token=body.refresh_token)
+    return TokenResponse(
+        access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
+    )
+
+
+@auth_router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="logout",
+    responses=problem_responses(),
+)
+async def logout(session: SessionDep, body: RefreshRequest) -> Response:
+    """Revoke the login session a refresh token belongs to."""
+    await authentication.logout(session, token=body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@me_router.get("", operation_id="getMe", responses=problem_responses(401))
+async def get_me(account: CurrentAccount) -> AccountRead:
+    """The signed-in account."""
+    return AccountRead.model_validate(account)
+
+
+@me_router.patch(
+    "",
+    operation_id="updateMe",
+    responses=problem_responses(401, 409),
+)
+async def update_me(
+    session: SessionDep, account: CurrentAccount, body: AccountUpdate
+) -> AccountRead:
+    """Rectify name and phone; changing the email needs `current_password` (P8)."""
+    return AccountRead.model_validate(await service.update_profile(session, account, body))
+
+
+@me_router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="changePassword",
+    responses=problem_responses(401),
+)
+async def change_password(
+    session: SessionDep, account: CurrentAccount, claims: ClaimsDep, body: PasswordChange
+) -> Response:
+    """Change the password and sign out every other session."""
+    await service.change_password(
+        session,
+        account,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        keep_family=claims.session_id,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@me_router.get(
+    "/addresses",
+    operation_id="listMyAddresses",
+    responses=problem_responses(401),
+)
+async def list_addresses(session: SessionDep, account: CurrentAccount) -> list[AddressRead]:
+    """The account's saved mailing addresses."""
+    return [AddressRead.model_validate(a) for a in await service.list_addresses(session, account)]
+
+
+@me_router.post(
+    "/addresses",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createMyAddress",
+    responses=problem_responses(401, 409),
+)
+async def create_address(
+    session: SessionDep, account: CurrentAccount, body: AddressCreate
+) -> AddressRead:
+    """Save a mailing address; the first one becomes the default."""
+    return AddressRead.model_validate(await service.add_address(session, account, body))
+
+
+@me_router.patch(
+    "/addresses/{address_id}",
+    operation_id="updateMyAddress",
+    responses=problem_responses(401, 404),
+)
+async def update_address(
+    session: SessionDep, account: CurrentAccount, address: OwnedAddress, body: AddressUpdate
+) -> AddressRead:
+    """Rectify a saved address."""
+    return AddressRead.model_validate(await service.update_address(session, account, address, body))
+
+
+@me_router.delete(
+    "/addresses/{address_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="deleteMyAddress",
+    responses=problem_responses(401, 404),
+)
+async def delete_address(session: SessionDep, address: OwnedAddress) -> Response:
+    """Delete a saved address."""
+    await service.delete_address(session, address)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@admin_router.get(
+    "",
+    operation_id="adminListAccounts",
+    responses=problem_responses(401, 403),
+)
+async def admin_list_accounts(
+    session: SessionDep,
+    _: StaffAccount,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    role: Annotated[Role | None, Query(description="Only accounts with this role.")] = None,
+) -> Page[AccountRead]:
+    """List accounts, oldest first (staff only)."""
+    rows, next_cursor = await service.list_accounts(session, limit=limit, cursor=cursor, role=role)
+    return Page[AccountRead](
+        items=[AccountRead.model_validate(a) for a in rows], next_cursor=next_cursor
+    )

@@ -1,0 +1,177 @@
+"""The `facet` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from app.core.settings import UnsafeSettingsError, get_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url or get_settings().database_url)
+    config.attributes["configure_logger"] = False  # keep the service's JSON logging
+    return config
+
+
+def migrate(database_url: str | None = None) -> None:
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def render_openapi() -> str:
+    from app.main import create_app
+
+    return json.dumps(create_app().openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _cmd_migrate(_: argparse.Namespace) -> int:
+    migrate()
+    print("database is at the latest revision")
+    return 0
+
+
+def _cmd_seed(args: argparse.Namespace) -> int:
+    from app.seed import seed
+
+    created = asyncio.run(seed(products=args.products))
+    print(created)
+    return 0
+
+
+def _cmd_openapi(args: argparse.Namespace) -> int:
+    text = render_openapi()
+    if args.check:
+        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text() != text:
+            print("openapi/openapi.json differs from the app: run `facet openapi`", file=sys.stderr)
+            return 1
+        print("openapi/openapi.json is up to date")
+        return 0
+    OPENAPI_PATH.parent.mkdir(parents=True, exist_ok=True)
+    OPENAPI_PATH.write_text(text)
+    print(f"wrote {OPENAPI_PATH.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Password for the new staff account: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _create_staff(email: str, full_name: str) -> str:
+    from datetime import date
+
+    from app.accounts import service
+    from app.accounts.models import Role
+    from app.accounts.schemas import AccountCreate
+    from app.core.db import create_engine, create_sessionmaker, session_scope
+    from app.core.errors import AppError
+
+    engine = create_engine(get_settings().database_url)
+    try:
+        async for session in session_scope(create_sessionmaker(engine)):
+            account = await service.get_account_by_email(session, email)
+            if account is not None:
+                await service.promote_to_staff(session, account)
+                return f"promoted {account.id} to staff"
+            try:
+                # Staff are adults by employment; the date only passes the P9 check.
+                data = AccountCreate(
+                    email=email,
+                    password=_read_password(),
+                    full_name=full_name,
+                    date_of_birth=date(1970, 1, 1),
+                )
+                account = await service.register(session, data, role=Role.staff)
+            except (ValueError, AppError) as exc:
+                raise SystemExit(f"error: {exc}") from None
+            return f"created staff account {account.id}"
+    finally:
+        await engine.dispose()
+    raise AssertionError("unreachable")
+
+
+def _cmd_create_staff(args: argparse.Namespace) -> int:
+    print(asyncio.run(_create_staff(args.email, args.name)))
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.seed import seed
+
+    if problems := get_settings().production_problems():
+        raise UnsafeSettingsError("refusing to start in production: " + "; ".join(problems))
+    migrate()
+    if not args.no_seed:
+        print(asyncio.run(seed(products=None, only_if_empty=True)))
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        proxy_headers=True,
+        log_config=None,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facet", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(
+        func=_cmd_migrate
+    )
+
+    seed_p = sub.add_parser("seed", help="load the sample jewelry catalog")
+    seed_p.add_argument("--products", type=int, default=None, help="how many products")
+    seed_p.set_defaults(func=_cmd_seed)
+
+    openapi_p = sub.add_parser("openapi", help="write openapi/openapi.json")
+    openapi_p.add_argument("--check", action="store_true", help="fail if the file is stale")
+    openapi_p.set_defaults(func=_cmd_openapi)
+
+    staff_p = sub.add_parser(
+        "create-staff",
+        help="promote an account to staff, or create one (password read from stdin)",
+    )
+    staff_p.add_argument("email")
+    staff_p.add_argument("--name", default="Store Staff", help="full name for a new account")
+    staff_p.set_defaults(func=_cmd_create_staff)
+
+    serve_p = sub.add_parser("serve", help="migrate, seed an empty catalog and serve the API")
+    serve_p.add_argument("--host", default="127.0.0.1")
+    serve_p.add_argument("--port", type=int, default=8000)
+    serve_p.add_argument("--workers", type=int, default=1)
+    serve_p.add_argument("--no-seed", action="store_true")
+    serve_p.set_defaults(func=_cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UnsafeSettingsError as exc:
+        print(f"facet: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

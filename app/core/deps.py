@@ -1,0 +1,53 @@
+"""Dependencies shared by every domain: settings, the request's session, the client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import AppError
+from app.core.ratelimit import RateLimitBackend
+from app.core.settings import Settings
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+        except AppError as exc:
+            if exc.commit_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+def get_rate_limit_backend(request: Request) -> RateLimitBackend:
+    backend: RateLimitBackend = request.app.state.rate_limit_backend
+    return backend
+
+
+def get_client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+# scope="function": the commit runs when the endpoint returns, before the response goes out,
+# so a failed commit becomes an error answer instead of a lost write after a 2xx.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+RateLimitDep = Annotated[RateLimitBackend, Depends(get_rate_limit_backend)]
+ClientIpDep = Annotated[str, Depends(get_client_ip)]

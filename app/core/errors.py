@@ -1,0 +1,234 @@
+"""Problem details (RFC 9457) for every error the API can answer."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.logging import get_request_id
+
+log = logging.getLogger("facet.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://facet.example/problems/"
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=[PROBLEM_BASE + "not-found"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class AppError(Exception):
+    """A domain error that renders as a problem. Subclasses set the class attributes."""
+
+    status: ClassVar[int] = 400
+    type: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+    headers: dict[str, str] | None = None
+    # When true, the request's transaction is committed before the problem is sent
+    # (e.g. a security revocation that must stick even though the request fails).
+    commit_changes: ClassVar[bool] = False
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class NotFound(AppError):
+    status = 404
+    type = "not-found"
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    type = "conflict"
+    title = "Conflict"
+
+
+class Unauthorized(AppError):
+    status = 401
+    type = "unauthorized"
+    title = "Authentication required"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(AppError):
+    status = 403
+    type = "forbidden"
+    title = "Forbidden"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    type = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    type = "service-unavailable"
+    title = "Service unavailable"
+
+
+def problem_type(slug: str) -> str:
+    return slug if slug == "about:blank" else PROBLEM_BASE + slug
+
+
+def problem_response(
+    status: int,
+    *,
+    type_: str = "about:blank",
+    title: str | None = None,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem_type(type_),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail is not None:
+        body["detail"] = detail
+    request_id = get_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extensions)
+    return JSONResponse(body, status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+_DEFAULT_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Missing or invalid credentials",
+    403: "Not allowed for this account",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflicts with the current state",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+# Every operation can answer these, whatever it does.
+COMMON_STATUSES = (400, 413, 415, 422, 429)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries rendering each status as a Problem."""
+    return {
+        status: {
+            "description": _DEFAULT_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in sorted({*statuses, *COMMON_STATUSES})
+    }
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, AppError):
+        raise exc
+    return problem_response(
+        exc.status,
+        type_=exc.type,
+        title=exc.title,
+        detail=exc.detail,
+        headers=exc.headers,
+        **exc.extensions,
+    )
+
+
+_HTTP_TYPES = {
+    400: "malformed-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, StarletteHTTPException):
+        raise exc
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if detail == HTTPStatus(status).phrase:
+        detail = None
+    return problem_response(
+        status,
+        type_=_HTTP_TYPES.get(status, "about:blank"),
+        detail=detail,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+def _field_problem(error: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "loc": [p if isinstance(p, int) else str(p) for p in error["loc"]],
+        "msg": error["msg"],
+        "type": error["type"],
+    }
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):
+        raise exc
+    # Echoing `input` back could reflect personal data or secrets: only loc/msg/type.
+    errors = [_field_problem(e) for e in exc.errors()]
+    return problem_response(
+        422,
+        type_="validation-error",
+        title="Validation failed",
+        detail="The request has invalid fields; see `errors`.",
+        errors=errors,
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # The exception's message can quote personal data (a driver error echoing a
+    # value), so only its type and the frames are logged.
+    frames = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+    log.error(
+        "unhandled error",
+        extra={"error_type": type(exc).__qualname__, "stack": frames[-8:]},
+    )
+    return problem_response(500, type_="internal-error", title="Internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from app.core.deps import SessionDep
+from app.core.errors import ServiceUnavailable, problem_responses
+from app.core.routing import FacetRoute
+from app.core.schemas import OutputModel
+
+router = APIRouter(tags=["health"], route_class=FacetRoute)
+
+
+class Health(OutputModel):
+    status: str
+
+
+@router.get("/healthz", operation_id="healthCheck", responses=problem_responses())
+async def healthz() -> Health:
+    """The process is up."""
+    return Health(status="ok")
+
+
+async def _database_reachable(session: SessionDep) -> bool:
+    try:
+        await session.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+@router.get("/readyz", operation_id="readinessCheck", responses=problem_responses(503))
+async def readyz(session: SessionDep) -> Health:
+    """The database answers; 503 otherwise."""
+    if not await _database_reachable(session):
+        raise ServiceUnavailable("The database is not reachable.")
+    return Health(status="ready")

@@ -1,0 +1,37 @@
+"""Shared building blocks for request and response models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+T = TypeVar("T")
+
+
+class InputModel(BaseModel):
+    """Request bodies: unknown fields are refused, so nothing can be mass-assigned."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(OutputModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+Email = Annotated[EmailStr, StringConstraints(max_length=254)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Phone = Annotated[
+    str,
+    StringConstraints(min_length=5, max_length=32, pattern=r"^\+?[0-9 ()./-]{5,32}$"),
+]
+CountryCode = Annotated[
+    str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$", to_upper=True)
+]

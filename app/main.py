@@ -1,0 +1,119 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from app import __version__
+from app.api import api_router
+from app.core.db import create_engine, create_sessionmaker
+from app.core.errors import FieldProblem, Problem, install_error_handlers
+from app.core.health import router as health_router
+from app.core.logging import configure_logging
+from app.core.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
+from app.core.ratelimit import create_rate_limit_backend
+from app.core.settings import Settings, UnsafeSettingsError, get_settings
+
+DESCRIPTION = """\
+Facet is the commerce API of a fine-jewelry store whose privacy promises are
+enforced by the API itself. Every error is an RFC 9457 problem
+(`application/problem+json`). Authenticate with `POST /v1/auth/token` and send
+`Authorization: Bearer <access_token>`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings.database_url, echo=settings.database_echo)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.rate_limit_backend = create_rate_limit_backend(settings.redis_url)
+    try:
+        yield
+    finally:
+        await app.state.rate_limit_backend.close()
+        await engine.dispose()
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    spec = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    ref = "#/components/schemas/{model}"
+    schemas["FieldProblem"] = FieldProblem.model_json_schema(ref_template=ref)
+    problem = Problem.model_json_schema(ref_template=ref)
+    problem.pop("$defs", None)
+    schemas["Problem"] = problem
+    app.openapi_schema = spec
+    return spec
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if problems := settings.production_problems():
+        raise UnsafeSettingsError("refusing to start in production: " + "; ".join(problems))
+    configure_logging(settings.log_level)
+
+    app = FastAPI(
+        title="Facet",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_tags=[
+            {"name": "health", "description": "Liveness and readiness."},
+            {"name": "accounts", "description": "Registration."},
+            {"name": "auth", "description": "Tokens: log in, refresh, log out."},
+            {"name": "me", "description": "The signed-in customer's own data."},
+            {"name": "admin", "description": "Staff-only operations."},
+        ],
+    )
+    app.state.settings = settings
+
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router)
+
+    # Added innermost first: the request context wraps everything, so even a 413 has an id.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    allow_any = "*" in settings.cors_origins
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        # Credentials are never combined with a wildcard, so no origin is reflected.
+        allow_credentials=not allow_any,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "X-Order-Token",
+            "X-Request-ID",
+        ],
+        expose_headers=["X-Request-ID", "Retry-After", "ETag"],
+        max_age=600,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    app.add_middleware(RequestContextMiddleware)
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
