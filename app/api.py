@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.accounts.router import accounts_router, admin_router, auth_router, me_router
+from app.catalog.router import admin_router as catalog_admin_router
+from app.catalog.router import public_router as catalog_router
 
 api_router = APIRouter(prefix="/v1")
-for router in (accounts_router, auth_router, me_router, admin_router):
+for router in (
+    accounts_router,
+    auth_router,
+    me_router,
+    catalog_router,
+    admin_router,
+    catalog_admin_router,
+):
     api_router.include_router(router)

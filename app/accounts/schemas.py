@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.accounts.models import Role
-from app.core.schemas import CountryCode, Email, InputModel, Name, OutputModel, Phone
+from app.core.schemas import CountryCode, Email, Flag, InputModel, Name, OutputModel, Phone
 
 Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
 AddressLine = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -71,7 +71,7 @@ class AddressCreate(InputModel):
     postal_code: PostalCode
     country: CountryCode = Field(description="ISO 3166-1 alpha-2 code, e.g. US.")
     phone: Phone | None = None
-    is_default: bool = False
+    is_default: Flag = False
 
 
 class AddressUpdate(InputModel):
@@ -83,7 +83,7 @@ class AddressUpdate(InputModel):
     postal_code: PostalCode | None = None
     country: CountryCode | None = None
     phone: Phone | None = None
-    is_default: bool | None = None
+    is_default: Flag | None = None
 
 
 class AddressRead(OutputModel):

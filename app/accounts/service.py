@@ -29,7 +29,8 @@ _COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    # NUL never belongs in an address, and PostgreSQL would refuse it in a query.
+    return email.replace("\x00", "").strip().lower()
 
 
 def is_adult(date_of_birth: date, *, today: date | None = None) -> bool:

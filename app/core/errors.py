@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.logging import get_request_id
 
@@ -179,18 +181,40 @@ _HTTP_TYPES = {
 }
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+_OPERATION_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the path answers to; the router reports only the first route it tried."""
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        request.app.state, "allowed_methods", None
+    )
+    if table is None:
+        table = []
+        for template, item in request.app.openapi()["paths"].items():
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+            methods = [m.upper() for m in _OPERATION_METHODS if m in item]
+            table.append((re.compile(f"^{pattern}$"), methods))
+        request.app.state.allowed_methods = table
+    allowed = sorted({m for pattern, ms in table if pattern.match(request.url.path) for m in ms})
+    return ", ".join(allowed) or None
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):
         raise exc
     status = exc.status_code
     detail = exc.detail if isinstance(exc.detail, str) else None
     if detail == HTTPStatus(status).phrase:
         detail = None
+    headers = dict(exc.headers) if exc.headers else {}
+    if status == 405 and (allow := _allowed_methods(request)):
+        headers["Allow"] = allow
     return problem_response(
         status,
         type_=_HTTP_TYPES.get(status, "about:blank"),
         detail=detail,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
 
 
@@ -219,7 +243,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The exception's message can quote personal data (a driver error echoing a
     # value), so only its type and the frames are logged.
-    frames = [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+    frames = [
+        f"{f.filename}:{f.lineno} {f.name}"
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "site-packages" not in f.filename
+    ]
     log.error(
         "unhandled error",
         extra={"error_type": type(exc).__qualname__, "stack": frames[-8:]},
@@ -227,8 +255,41 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(500, type_="internal-error", title="Internal server error")
 
 
+class UnexpectedErrorMiddleware:
+    """Answer an exception no handler claimed with a 500 problem, inside the other middleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # too late for a problem document: let the server end the response
+                raise
+            response = await _unexpected_error(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    # Starlette runs the `Exception` handler in ServerErrorMiddleware, outside every user
+    # middleware: that 500 would lose its request id (in the log and the body) and its
+    # X-Request-ID, security and CORS headers. So a crash below the middleware is rendered
+    # by the innermost user middleware (added first, so it wraps only the router); the
+    # handler still covers a crash inside a middleware.
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -13,6 +14,14 @@ class InputModel(BaseModel):
     """Request bodies: unknown fields are refused, so nothing can be mass-assigned."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL; refuse it as bad input rather than fail later.
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("string_nul", "NUL characters are not allowed")
+        return value
 
 
 class OutputModel(BaseModel):
@@ -25,6 +34,9 @@ class Page(OutputModel, Generic[T]):
         description="Pass as `cursor` to get the next page; null on the last page."
     )
 
+
+# Lax mode would take 0/1 or "yes" for a boolean and "3" for an integer.
+Flag = Annotated[bool, Field(strict=True)]
 
 Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]

@@ -1,0 +1,651 @@
+"""Login, access tokens, refresh rotation, logout, password change and login throttling."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from jose import jwt
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import authentication
+from app.accounts.models import Account
+from app.core import security
+from app.core.logging import JsonFormatter
+from app.core.ratelimit import RedisRateLimitBackend
+from tests.conftest import REDIS_URL, TEST_JWT_SECRET, unavailable
+from tests.factories import DEFAULT_PASSWORD, bearer, login, make_account, unique_email
+
+PROBLEM = "https://facet.example/problems/"
+AUDIENCE = "facet-api"
+ISSUER = "facet"
+NEW_PASSWORD = "Sapphire-Bezel-Setting-77"
+_DROP = object()  # marks a claim to leave out of a hand-built token
+
+
+def token_claims(subject: uuid.UUID, **changes: object) -> dict[str, Any]:
+    """Claims of a well-formed access token, with some changed or (given `_DROP`) removed."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": str(subject),
+        "role": "customer",
+        "iat": now,
+        "exp": now + 900,
+        "aud": AUDIENCE,
+        "iss": ISSUER,
+        "jti": uuid.uuid4().hex,
+    }
+    for name, value in changes.items():
+        if value is _DROP:
+            claims.pop(name, None)
+        else:
+            claims[name] = value
+    return claims
+
+
+def sign(claims: dict[str, Any], *, key: str = TEST_JWT_SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+def b64url(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unsigned(claims: dict[str, Any]) -> str:
+    """An `alg: none` JWT: header, payload and an empty signature."""
+    return f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims)}."
+
+
+async def attempt_login(
+    client: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD
+) -> httpx.Response:
+    return await client.post("/v1/auth/token", data={"username": email, "password": password})
+
+
+async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
+    return await client.post("/v1/auth/refresh", json={"refresh_token": refresh_token})
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == PROBLEM + slug
+    assert body["status"] == status
+    return body
+
+
+def assert_invalid_token(response: httpx.Response) -> None:
+    assert_problem(response, 401, "invalid-token")
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def assert_throttled(response: httpx.Response) -> int:
+    assert_problem(response, 429, "too-many-requests")
+    retry_after = response.headers["Retry-After"]
+    assert retry_after.isdigit(), retry_after
+    assert int(retry_after) > 0
+    return int(retry_after)
+
+
+@pytest.fixture
+def swap_state(bound_app: FastAPI) -> Iterator[Callable[[str, object], None]]:
+    """Replace an `app.state` entry for one test. (`monkeypatch.setattr` cannot be used:
+    Starlette's State keeps entries outside `__dict__`, so pytest's undo deletes them.)"""
+    saved: dict[str, object] = {}
+
+    def swap(name: str, value: object) -> None:
+        saved.setdefault(name, getattr(bound_app.state, name))
+        setattr(bound_app.state, name, value)
+
+    yield swap
+    for name, value in saved.items():
+        setattr(bound_app.state, name, value)
+
+
+# --- Login ----------------------------------------------------------------------------------------
+
+
+async def test_login_returns_a_bearer_pair_whose_access_token_opens_me(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    response = await attempt_login(client, account.email)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 900
+    assert body["access_token"]
+    assert body["refresh_token"]
+    assert body["refresh_token"] != body["access_token"]
+
+    me = await client.get("/v1/me", headers=bearer(body["access_token"]))
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == str(account.id)
+    assert me.json()["email"] == account.email
+
+
+async def test_login_email_is_case_and_whitespace_insensitive(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    response = await attempt_login(client, f"  {account.email.upper()} ")
+    assert response.status_code == 200, response.text
+
+
+async def test_wrong_password_and_unknown_email_are_indistinguishable(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = await make_account(session)
+
+    seen_hashes: list[str | None] = []
+    real_verify = authentication.verify_password
+
+    def recording_verify(password_hash: str | None, password: str) -> bool:
+        seen_hashes.append(password_hash)
+        return real_verify(password_hash, password)
+
+    argon2_verified: list[str] = []
+    real_hasher = security._hasher
+
+    class RecordingHasher:
+        """Delegates to the real Argon2 hasher, noting which hash each verify checks."""
+
+        def verify(self, hash: str, password: str) -> bool:
+            argon2_verified.append(hash)
+            return real_hasher.verify(hash, password)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_hasher, name)
+
+    monkeypatch.setattr(authentication, "verify_password", recording_verify)
+    monkeypatch.setattr(security, "_hasher", RecordingHasher())
+
+    wrong_password = await attempt_login(client, account.email, "Not-The-Right-Password-1")
+    assert seen_hashes == [account.password_hash]
+    seen_hashes.clear()
+    argon2_verified.clear()
+
+    unknown_email = await attempt_login(client, unique_email("nobody"), "Not-The-Right-Password-1")
+    # The unknown email still runs a password verification, against the dummy hash.
+    assert seen_hashes == [None]
+    assert argon2_verified == [security._DUMMY_HASH]
+
+    for response in (wrong_password, unknown_email):
+        assert_problem(response, 401, "invalid-credentials")
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+    def shape(response: httpx.Response) -> dict[str, Any]:
+        return {k: v for k, v in response.json().items() if k != "request_id"}
+
+    assert shape(wrong_password) == shape(unknown_email)
+    assert wrong_password.headers["content-type"] == unknown_email.headers["content-type"]
+
+
+@pytest.mark.parametrize("stored_hash", [None, ""])
+def test_missing_or_blank_hash_never_verifies_even_the_dummy_password(
+    stored_hash: str | None,
+) -> None:
+    # The dummy hash that unknown accounts are checked against must not open any account.
+    dummy_password = "an unknown account still costs one verification"
+    assert security._hasher.verify(security._DUMMY_HASH, dummy_password)
+    assert security.verify_password(stored_hash, dummy_password) is False
+
+
+async def test_login_of_deactivated_account_is_refused_like_a_wrong_password(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    account.is_active = False
+    await session.commit()
+    response = await attempt_login(client, account.email)
+    assert_problem(response, 401, "invalid-credentials")
+
+
+# --- Access tokens --------------------------------------------------------------------------------
+
+
+async def test_hand_built_token_with_every_claim_is_accepted(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # Control for the refusals below: the test's own token builder makes a token the API takes.
+    account = await make_account(session)
+    response = await client.get("/v1/me", headers=bearer(sign(token_claims(account.id))))
+    assert response.status_code == 200, response.text
+
+
+def _expired(subject: uuid.UUID) -> str:
+    now = int(time.time())
+    return sign(token_claims(subject, iat=now - 3600, exp=now - 60))
+
+
+def _tampered(subject: uuid.UUID) -> str:
+    """A genuine signature over claims that were then changed (promoted to staff)."""
+    header, _, signature = sign(token_claims(subject)).split(".")
+    return f"{header}.{b64url(token_claims(subject, role='staff'))}.{signature}"
+
+
+REFUSED_TOKENS: dict[str, Callable[[uuid.UUID], dict[str, str]]] = {
+    "no-token": lambda _: {},
+    "empty-bearer": lambda _: {"Authorization": "Bearer "},
+    "basic-scheme": lambda sub: {"Authorization": "Basic " + sign(token_claims(sub))},
+    "alg-none": lambda sub: bearer(unsigned(token_claims(sub))),
+    "hs512-right-key": lambda sub: bearer(sign(token_claims(sub), algorithm="HS512")),
+    "signed-with-other-key": lambda sub: bearer(
+        sign(token_claims(sub), key="another-secret-that-is-long-enough-for-hs256-xyz")
+    ),
+    "expired": lambda sub: bearer(_expired(sub)),
+    "wrong-audience": lambda sub: bearer(sign(token_claims(sub, aud="some-other-api"))),
+    "wrong-issuer": lambda sub: bearer(sign(token_claims(sub, iss="someone-else"))),
+    "missing-exp": lambda sub: bearer(sign(token_claims(sub, exp=_DROP))),
+    "missing-iat": lambda sub: bearer(sign(token_claims(sub, iat=_DROP))),
+    "missing-sub": lambda sub: bearer(sign(token_claims(sub, sub=_DROP))),
+    "missing-aud": lambda sub: bearer(sign(token_claims(sub, aud=_DROP))),
+    "missing-iss": lambda sub: bearer(sign(token_claims(sub, iss=_DROP))),
+    "missing-jti": lambda sub: bearer(sign(token_claims(sub, jti=_DROP))),
+    "sub-not-a-uuid": lambda sub: bearer(sign(token_claims(sub, sub="admin"))),
+    "garbage": lambda _: bearer("this-is-not-a-jwt"),
+    "tampered-payload": lambda sub: bearer(_tampered(sub)),
+    "nonexistent-account": lambda _: bearer(sign(token_claims(uuid.uuid4()))),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_TOKENS.keys())
+async def test_refused_access_token_gets_401_invalid_token_with_bearer_challenge(
+    client: httpx.AsyncClient, session: AsyncSession, case: str
+) -> None:
+    account = await make_account(session)
+    response = await client.get("/v1/me", headers=REFUSED_TOKENS[case](account.id))
+    assert_invalid_token(response)
+
+
+async def test_token_of_deleted_account_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    token = sign(token_claims(account.id))
+    await session.delete(account)
+    await session.commit()
+    assert_invalid_token(await client.get("/v1/me", headers=bearer(token)))
+
+
+async def test_token_of_deactivated_account_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    tokens = await login(client, account.email)
+    account.is_active = False
+    await session.commit()
+    assert_invalid_token(await client.get("/v1/me", headers=bearer(tokens["access_token"])))
+
+
+@pytest.mark.parametrize("parameter", ["access_token", "token"])
+async def test_access_token_in_query_string_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession, parameter: str
+) -> None:
+    account = await make_account(session)
+    tokens = await login(client, account.email)
+    response = await client.get("/v1/me", params={parameter: tokens["access_token"]})
+    assert_invalid_token(response)
+
+
+# --- Refresh and logout ---------------------------------------------------------------------------
+
+
+async def test_refresh_rotates_to_a_new_working_pair(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    first = await login(client, account.email)
+
+    response = await refresh(client, first["refresh_token"])
+    assert response.status_code == 200, response.text
+    second = response.json()
+    assert second["token_type"] == "bearer"
+    assert second["expires_in"] == 900
+    assert second["refresh_token"] != first["refresh_token"]
+    me = await client.get("/v1/me", headers=bearer(second["access_token"]))
+    assert me.status_code == 200
+    assert me.json()["id"] == str(account.id)
+
+    # The rotated-to token keeps working for the next rotation.
+    third = await refresh(client, second["refresh_token"])
+    assert third.status_code == 200, third.text
+
+
+async def test_refresh_with_unknown_token_is_refused(client: httpx.AsyncClient) -> None:
+    response = await refresh(client, "never-issued-refresh-token")
+    assert_problem(response, 401, "invalid-refresh-token")
+
+
+async def test_refresh_reuse_revokes_whole_family(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    first = await login(client, account.email)
+    other_session = await login(client, account.email)
+
+    rotated = await refresh(client, first["refresh_token"])
+    assert rotated.status_code == 200, rotated.text
+    successor = rotated.json()["refresh_token"]
+
+    # The old token comes back (e.g. it was stolen): refused...
+    reused = await refresh(client, first["refresh_token"])
+    assert_problem(reused, 401, "invalid-refresh-token")
+    # ...and the token its rotation issued is now dead too: the whole login session is over.
+    assert_problem(await refresh(client, successor), 401, "invalid-refresh-token")
+
+    # A separate login of the same account is another family, and is unaffected.
+    survivor = await refresh(client, other_session["refresh_token"])
+    assert survivor.status_code == 200, survivor.text
+
+
+async def test_logout_revokes_the_refresh_token(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    tokens = await login(client, account.email)
+    response = await client.post("/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    assert response.status_code == 204
+    assert response.content == b""
+    assert_problem(await refresh(client, tokens["refresh_token"]), 401, "invalid-refresh-token")
+
+
+async def test_logout_after_rotation_ends_the_whole_login_session(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    first = await login(client, account.email)
+    second = (await refresh(client, first["refresh_token"])).json()
+    response = await client.post("/v1/auth/logout", json={"refresh_token": first["refresh_token"]})
+    assert response.status_code == 204
+    assert_problem(await refresh(client, second["refresh_token"]), 401, "invalid-refresh-token")
+
+
+async def test_logout_with_unknown_token_is_still_204(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/auth/logout", json={"refresh_token": "never-issued"})
+    assert response.status_code == 204
+
+
+# --- Password change ------------------------------------------------------------------------------
+
+
+async def test_password_change_signs_out_other_sessions_but_keeps_this_one(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    current = await login(client, account.email)
+    other = await login(client, account.email)
+
+    response = await client.post(
+        "/v1/me/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
+        headers=bearer(current["access_token"]),
+    )
+    assert response.status_code == 204, response.text
+
+    assert_problem(await refresh(client, other["refresh_token"]), 401, "invalid-refresh-token")
+    kept = await refresh(client, current["refresh_token"])
+    assert kept.status_code == 200, kept.text
+
+    old = await attempt_login(client, account.email, DEFAULT_PASSWORD)
+    assert_problem(old, 401, "invalid-credentials")
+    new = await attempt_login(client, account.email, NEW_PASSWORD)
+    assert new.status_code == 200, new.text
+
+
+async def test_password_change_from_a_refreshed_session_keeps_that_session(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    first = await login(client, account.email)
+    rotated = (await refresh(client, first["refresh_token"])).json()
+    response = await client.post(
+        "/v1/me/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
+        headers=bearer(rotated["access_token"]),
+    )
+    assert response.status_code == 204, response.text
+    assert (await refresh(client, rotated["refresh_token"])).status_code == 200
+
+
+async def test_password_change_with_wrong_current_password_changes_nothing(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    current = await login(client, account.email)
+    other = await login(client, account.email)
+
+    response = await client.post(
+        "/v1/me/password",
+        json={"current_password": "Not-The-Right-Password-1", "new_password": NEW_PASSWORD},
+        headers=bearer(current["access_token"]),
+    )
+    assert_problem(response, 422, "current-password-required")
+
+    assert (await refresh(client, other["refresh_token"])).status_code == 200
+    assert (await attempt_login(client, account.email, DEFAULT_PASSWORD)).status_code == 200
+    assert_problem(
+        await attempt_login(client, account.email, NEW_PASSWORD), 401, "invalid-credentials"
+    )
+
+
+async def test_password_change_needs_an_access_token(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/me/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
+    )
+    assert_invalid_token(response)
+
+
+# --- Login throttling (in-memory backend) ---------------------------------------------------------
+
+
+async def test_login_locks_account_after_max_failures_even_for_right_password(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    settings = bound_app.state.settings
+    assert settings.login_max_failures_per_account == 5
+    account = await make_account(session)
+    for _ in range(settings.login_max_failures_per_account):
+        failed = await attempt_login(client, account.email, "Not-The-Right-Password-1")
+        assert_problem(failed, 401, "invalid-credentials")
+
+    retry_after = assert_throttled(await attempt_login(client, account.email, DEFAULT_PASSWORD))
+    assert retry_after <= settings.login_failure_window_seconds
+
+
+async def test_login_throttle_counts_email_spellings_of_one_account_together(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    spellings = [account.email, account.email.upper(), f" {account.email} "]
+    for attempt in range(5):
+        failed = await attempt_login(client, spellings[attempt % 3], "Not-The-Right-Password-1")
+        assert_problem(failed, 401, "invalid-credentials")
+    assert_throttled(await attempt_login(client, account.email))
+
+
+async def test_login_throttle_follows_configured_account_limit(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    bound_app: FastAPI,
+    swap_state: Callable[[str, object], None],
+) -> None:
+    settings = bound_app.state.settings.model_copy(update={"login_max_failures_per_account": 2})
+    swap_state("settings", settings)
+    account = await make_account(session)
+    for _ in range(2):
+        assert (await attempt_login(client, account.email, "Wrong-Password-123")).status_code == 401
+    assert_throttled(await attempt_login(client, account.email))
+
+
+async def test_login_locks_client_ip_after_failures_across_many_emails(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    settings = bound_app.state.settings
+    assert settings.login_max_failures_per_ip == 20
+    for _ in range(settings.login_max_failures_per_ip):
+        failed = await attempt_login(client, unique_email("spray"), "Not-The-Right-Password-1")
+        assert_problem(failed, 401, "invalid-credentials")
+
+    # A fresh email with the right password, from the same address: throttled by IP.
+    account = await make_account(session)
+    assert_throttled(await attempt_login(client, account.email))
+
+
+async def test_login_success_resets_the_account_failure_count(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    for _ in range(4):
+        assert (await attempt_login(client, account.email, "Wrong-Password-123")).status_code == 401
+    await login(client, account.email)
+    # Without the reset these four would make eight failures, well over the limit of five.
+    for _ in range(4):
+        assert (await attempt_login(client, account.email, "Wrong-Password-123")).status_code == 401
+    response = await attempt_login(client, account.email)
+    assert response.status_code == 200, response.text
+
+
+async def test_login_failures_of_one_account_do_not_lock_another(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    victim = await make_account(session)
+    bystander = await make_account(session)
+    for _ in range(5):
+        await attempt_login(client, victim.email, "Wrong-Password-123")
+    assert_throttled(await attempt_login(client, victim.email))
+    response = await attempt_login(client, bystander.email)
+    assert response.status_code == 200, response.text
+
+
+# --- Login throttling shared through Redis --------------------------------------------------------
+
+
+@pytest.fixture
+async def redis_backends() -> AsyncIterator[tuple[RedisRateLimitBackend, RedisRateLimitBackend]]:
+    """Two backends on separate connections (as two workers have), under a unique prefix."""
+    prefix = f"facet-test:{uuid.uuid4().hex}:"
+    clients = [Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)]
+    try:
+        await clients[0].ping()
+    except (RedisError, OSError) as exc:
+        await clients[0].aclose()
+        unavailable("Redis", exc)
+    clients.append(Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2))
+    try:
+        yield (
+            RedisRateLimitBackend(clients[0], prefix=prefix),
+            RedisRateLimitBackend(clients[1], prefix=prefix),
+        )
+    finally:
+        keys = [key async for key in clients[0].scan_iter(match=prefix + "*")]
+        if keys:
+            await clients[0].delete(*keys)
+        for redis in clients:
+            await redis.aclose()
+
+
+async def test_login_throttle_is_shared_by_workers_through_redis(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    bound_app: FastAPI,
+    swap_state: Callable[[str, object], None],
+    redis_backends: tuple[RedisRateLimitBackend, RedisRateLimitBackend],
+) -> None:
+    worker_a, worker_b = redis_backends
+    account = await make_account(session)
+
+    swap_state("rate_limit_backend", worker_a)
+    for _ in range(bound_app.state.settings.login_max_failures_per_account):
+        failed = await attempt_login(client, account.email, "Not-The-Right-Password-1")
+        assert_problem(failed, 401, "invalid-credentials")
+
+    # The next request lands on the other worker: it sees the same count and throttles.
+    swap_state("rate_limit_backend", worker_b)
+    retry_after = assert_throttled(await attempt_login(client, account.email))
+    assert retry_after <= bound_app.state.settings.login_failure_window_seconds
+
+
+# --- Logs -----------------------------------------------------------------------------------------
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+async def test_auth_flow_logs_no_email_password_or_tokens(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    email = f"Log.Capture.{uuid.uuid4().hex[:8]}@Example.COM"
+    root = logging.getLogger()
+    handler = _ListHandler()
+    saved_level = root.level
+    root.setLevel(logging.INFO)  # the production default
+    root.addHandler(handler)
+    try:
+        registered = await client.post(
+            "/v1/accounts",
+            json={
+                "email": email,
+                "password": DEFAULT_PASSWORD,
+                "full_name": "Lovelace Byron-King",
+                "phone": "+1 555 0199",
+                "date_of_birth": "1985-06-15",
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        failed = await attempt_login(client, email, "Typo-In-The-Password-9")
+        assert failed.status_code == 401
+        tokens = await login(client, email)
+        me = await client.get("/v1/me", headers=bearer(tokens["access_token"]))
+        assert me.status_code == 200
+        rotated = await refresh(client, tokens["refresh_token"])
+        assert rotated.status_code == 200
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
+
+    account = await session.get(Account, uuid.UUID(registered.json()["id"]))
+    assert account is not None
+    output = "\n".join(handler.lines)
+    secrets = {
+        "email": email,
+        "normalized email": email.lower(),
+        "email local part": email.split("@")[0].lower(),
+        "password": DEFAULT_PASSWORD,
+        "mistyped password": "Typo-In-The-Password-9",
+        "password hash": account.password_hash,
+        "full name": "Lovelace Byron-King",
+        "phone": "555 0199",
+        "access token": tokens["access_token"],
+        "refresh token": tokens["refresh_token"],
+        "rotated access token": rotated.json()["access_token"],
+        "rotated refresh token": rotated.json()["refresh_token"],
+    }
+    leaked = [name for name, value in secrets.items() if value.lower() in output.lower()]
+    assert not leaked, f"logs contain: {leaked}"
+
+    records = [json.loads(line) for line in handler.lines]
+    access = [r for r in records if r["logger"] == "facet.access"]
+    routes = {r["route"] for r in access}
+    assert {"/v1/accounts", "/v1/auth/token", "/v1/me", "/v1/auth/refresh"} <= routes
+    assert all(r.get("request_id") for r in access)
