@@ -5,8 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.accounts.router import accounts_router, admin_router, auth_router, me_router
+from app.carts.router import router as carts_router
 from app.catalog.router import admin_router as catalog_admin_router
 from app.catalog.router import public_router as catalog_router
+from app.orders.router import admin_router as orders_admin_router
+from app.orders.router import router as orders_router
 
 api_router = APIRouter(prefix="/v1")
 for router in (
@@ -14,7 +17,10 @@ for router in (
     auth_router,
     me_router,
     catalog_router,
+    carts_router,
+    orders_router,
     admin_router,
     catalog_admin_router,
+    orders_admin_router,
 ):
     api_router.include_router(router)

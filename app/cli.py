@@ -73,15 +73,17 @@ def _read_password() -> str:
 async def _create_staff(email: str, full_name: str) -> str:
     from datetime import date
 
+    from pydantic import ValidationError
+
     from app.accounts import service
     from app.accounts.models import Role
     from app.accounts.schemas import AccountCreate
-    from app.core.db import create_engine, create_sessionmaker, session_scope
+    from app.core.db import create_engine, create_sessionmaker
     from app.core.errors import AppError
 
     engine = create_engine(get_settings().database_url)
     try:
-        async for session in session_scope(create_sessionmaker(engine)):
+        async with create_sessionmaker(engine)() as session, session.begin():
             account = await service.get_account_by_email(session, email)
             if account is not None:
                 await service.promote_to_staff(session, account)
@@ -94,17 +96,102 @@ async def _create_staff(email: str, full_name: str) -> str:
                     full_name=full_name,
                     date_of_birth=date(1970, 1, 1),
                 )
+            except ValidationError as exc:
+                # Only the messages: the error's input would echo the password.
+                reasons = "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+                )
+                raise SystemExit(f"error: {reasons}") from None
+            try:
                 account = await service.register(session, data, role=Role.staff)
-            except (ValueError, AppError) as exc:
-                raise SystemExit(f"error: {exc}") from None
+            except AppError as exc:
+                raise SystemExit(f"error: {exc.detail or exc.title}") from None
             return f"created staff account {account.id}"
     finally:
         await engine.dispose()
-    raise AssertionError("unreachable")
 
 
 def _cmd_create_staff(args: argparse.Namespace) -> int:
     print(asyncio.run(_create_staff(args.email, args.name)))
+    return 0
+
+
+async def _with_services(job):  # type: ignore[no-untyped-def]
+    """Run `job(sessionmaker, mail_sender, payment_provider, settings)` with real adapters."""
+    from app.adapters.mail import create_mail_sender
+    from app.adapters.payments import create_payment_provider
+    from app.core.db import create_engine, create_sessionmaker
+
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    sender = create_mail_sender(settings)
+    provider = create_payment_provider(settings)
+    try:
+        return await job(create_sessionmaker(engine), sender, provider, settings)
+    finally:
+        await sender.close()
+        await provider.close()
+        await engine.dispose()
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from app.core.logging import configure_logging
+    from app.outbox.service import run_once
+    from app.outbox.worker import run_worker
+
+    configure_logging(get_settings().log_level)
+
+    async def once(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]
+        return await run_once(sessionmaker, sender)
+
+    async def forever(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(
+            sessionmaker, sender, provider, settings, stop=stop, poll_seconds=args.poll
+        )
+
+    if args.once:
+        result = asyncio.run(_with_services(once))
+        print(f"sent {result.sent}, retrying {result.retried}, failed {result.failed}")
+    else:
+        asyncio.run(_with_services(forever))
+    return 0
+
+
+def _cmd_purge(_: argparse.Namespace) -> int:
+    from app.outbox.worker import housekeeping
+
+    async def job(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]
+        return await housekeeping(sessionmaker, provider, settings)
+
+    done = asyncio.run(_with_services(job))
+    print(
+        f"expired {done.expired_orders} unpaid orders, purged {done.purged_carts} carts "
+        f"and {done.purged_keys} idempotency keys"
+    )
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from app.bench import BenchError, run
+
+    try:
+        sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
+        run(
+            sizes=sizes,
+            database_url=args.database_url,
+            requests=args.requests,
+            concurrency=args.concurrency,
+            max_seconds=args.max_seconds,
+        )
+    except (BenchError, ValueError) as exc:
+        print(f"facet bench: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -155,12 +242,36 @@ def build_parser() -> argparse.ArgumentParser:
     staff_p.add_argument("--name", default="Store Staff", help="full name for a new account")
     staff_p.set_defaults(func=_cmd_create_staff)
 
+    worker_p = sub.add_parser("worker", help="deliver the outbox and run housekeeping")
+    worker_p.add_argument("--once", action="store_true", help="drain the outbox and exit")
+    worker_p.add_argument("--poll", type=float, default=1.0, help="seconds between polls")
+    worker_p.set_defaults(func=_cmd_worker)
+
+    sub.add_parser(
+        "purge", help="expire unpaid orders, purge abandoned carts and old idempotency keys"
+    ).set_defaults(func=_cmd_purge)
+
     serve_p = sub.add_parser("serve", help="migrate, seed an empty catalog and serve the API")
     serve_p.add_argument("--host", default="127.0.0.1")
     serve_p.add_argument("--port", type=int, default=8000)
     serve_p.add_argument("--workers", type=int, default=1)
     serve_p.add_argument("--no-seed", action="store_true")
     serve_p.set_defaults(func=_cmd_serve)
+
+    bench_p = sub.add_parser(
+        "bench", help="measure catalog reads against a bare route on fresh seeded databases"
+    )
+    bench_p.add_argument("--sizes", default="300,100000", help="catalog sizes, comma-separated")
+    bench_p.add_argument(
+        "--database-url",
+        default=None,
+        help="a scratch PostgreSQL database (its name must contain 'bench'; it is wiped); "
+        "default: fresh SQLite files",
+    )
+    bench_p.add_argument("--requests", type=int, default=2000, help="requests per route")
+    bench_p.add_argument("--concurrency", type=int, default=16, help="concurrent clients")
+    bench_p.add_argument("--max-seconds", type=float, default=120.0, help="time limit per route")
+    bench_p.set_defaults(func=_cmd_bench)
     return parser
 
 

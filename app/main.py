@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app import __version__
+from app.adapters.mail import create_mail_sender
+from app.adapters.payments import create_payment_provider
+from app.adapters.shipping import create_shipping_carrier
 from app.api import api_router
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import FieldProblem, Problem, install_error_handlers
@@ -23,6 +27,7 @@ from app.core.middleware import (
 )
 from app.core.ratelimit import create_rate_limit_backend
 from app.core.settings import Settings, UnsafeSettingsError, get_settings
+from app.outbox.worker import run_worker
 
 DESCRIPTION = """\
 Facet is the commerce API of a fine-jewelry store whose privacy promises are
@@ -39,10 +44,30 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.rate_limit_backend = create_rate_limit_backend(settings.redis_url)
+    app.state.payment_provider = create_payment_provider(settings)
+    app.state.shipping_carrier = create_shipping_carrier(settings)
+    app.state.mail_sender = create_mail_sender(settings)
+    stop = asyncio.Event()
+    worker = None
+    if settings.outbox_in_process:
+        # The local run delivers mail without a second command; with several API
+        # processes each runs one, and SKIP LOCKED keeps their claims apart.
+        worker = asyncio.create_task(
+            run_worker(
+                app.state.sessionmaker, app.state.mail_sender, app.state.payment_provider,
+                settings, stop=stop,
+            )
+        )  # fmt: skip
     try:
         yield
     finally:
+        stop.set()
+        if worker is not None:
+            await worker
         await app.state.rate_limit_backend.close()
+        await app.state.payment_provider.close()
+        await app.state.shipping_carrier.close()
+        await app.state.mail_sender.close()
         await engine.dispose()
 
 
@@ -84,6 +109,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "accounts", "description": "Registration."},
             {"name": "auth", "description": "Tokens: log in, refresh, log out."},
             {"name": "me", "description": "The signed-in customer's own data."},
+            {"name": "catalog", "description": "Categories, products, top sellers, pages."},
+            {"name": "carts", "description": "Guest and account carts."},
+            {"name": "orders", "description": "Checkout, payment, cancellation, tracking."},
+            {"name": "webhooks", "description": "Signed events from the payment processor."},
             {"name": "admin", "description": "Staff-only operations."},
         ],
     )

@@ -1,6 +1,19 @@
 """Imports every domain's models so `Base.metadata` is complete (Alembic, tests)."""
 
 from app.accounts import models as accounts_models
+from app.carts import models as carts_models
+from app.catalog import models as catalog_models
+from app.core import idempotency
 from app.core.db import Base
+from app.orders import models as orders_models
+from app.outbox import models as outbox_models
 
-__all__ = ["Base", "accounts_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "carts_models",
+    "catalog_models",
+    "idempotency",
+    "orders_models",
+    "outbox_models",
+]

@@ -59,6 +59,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "jwt_secret": TEST_JWT_SECRET,
         "redis_url": None,
         "log_level": "INFO",
+        # Tests drive the outbox worker themselves.
+        "outbox_in_process": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ from app.main import create_app
 from tests.conftest import PG_TEST_DATABASE, make_settings, recreate_pg_database
 from tests.factories import ADULT_DOB, DEFAULT_PASSWORD
 
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 10
 
 _sqlite_url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'contract.db'}"
 _pg_url = "postgresql+asyncpg://postgres@127.0.0.1:5432/" + PG_TEST_DATABASE + "_contract"

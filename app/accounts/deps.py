@@ -65,3 +65,22 @@ def get_login_throttle(backend: RateLimitDep, settings: SettingsDep) -> LoginThr
 
 
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+
+
+async def get_optional_account(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(bearer)]
+) -> Account | None:
+    """The caller's account if a bearer token is sent (it must then be valid), else None."""
+    if not token:
+        return None
+    try:
+        claims = decode_access_token(settings, token)
+    except InvalidToken as exc:
+        raise InvalidAccessToken() from exc
+    account = await session.get(Account, claims.subject)
+    if account is None or not account.is_active:
+        raise InvalidAccessToken()
+    return account
+
+
+OptionalAccount = Annotated[Account | None, Depends(get_optional_account)]

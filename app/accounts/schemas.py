@@ -7,12 +7,21 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.accounts.models import Role
-from app.core.schemas import CountryCode, Email, Flag, InputModel, Name, OutputModel, Phone
+from app.core.schemas import (
+    CountryCode,
+    Email,
+    Flag,
+    InputModel,
+    Name,
+    OutputModel,
+    Phone,
+    trimmed_text,
+)
 
 Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
-AddressLine = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-City = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
-Region = Annotated[str, StringConstraints(max_length=100, strip_whitespace=True)]
+AddressLine = trimmed_text(min_length=1, max_length=200)
+City = trimmed_text(min_length=1, max_length=100)
+Region = trimmed_text(max_length=100)
 PostalCode = Annotated[
     str, StringConstraints(min_length=2, max_length=20, pattern=r"^[A-Za-z0-9 -]{2,20}$")
 ]

@@ -17,7 +17,8 @@ from app.core.logging import reset_request_id, set_request_id
 
 access_log = logging.getLogger("facet.access")
 
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# fullmatch: `$` alone would also accept a trailing newline.
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -43,7 +44,7 @@ class RequestContextMiddleware:
             return
         incoming = _header(scope, b"x-request-id")
         request_id = (
-            incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+            incoming if incoming and _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         )
         token = set_request_id(request_id)
         started = time.perf_counter()
@@ -59,8 +60,15 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            # FastAPI keeps included routers nested: the effective context has the full template.
-            route = scope.get("effective_route_context") or scope.get("route")
+            # FastAPI keeps included routers nested: the effective context (kept under
+            # scope["fastapi"]) has the full template; scope["route"] lacks the prefixes.
+            fastapi_scope = scope.get("fastapi")
+            effective = (
+                fastapi_scope.get("effective_route_context")
+                if isinstance(fastapi_scope, dict)
+                else None
+            )
+            route = effective or scope.get("route")
             access_log.info(
                 "request",
                 extra={

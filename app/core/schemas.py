@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
@@ -13,7 +21,7 @@ T = TypeVar("T")
 class InputModel(BaseModel):
     """Request bodies: unknown fields are refused, so nothing can be mass-assigned."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
@@ -39,11 +47,28 @@ class Page(OutputModel, Generic[T]):
 Flag = Annotated[bool, Field(strict=True)]
 
 Email = Annotated[EmailStr, StringConstraints(max_length=254)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+def _trimmed(value: str) -> str:
+    # Lengths are checked on the text as sent (what the schema promises), then it is
+    # trimmed; text that is only spaces is refused.
+    trimmed = value.strip()
+    if value and not trimmed:
+        raise PydanticCustomError("string_blank", "must not be blank")
+    return trimmed
+
+
+def trimmed_text(*, min_length: int = 0, max_length: int) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length),
+        AfterValidator(_trimmed),
+    ]
+
+
+Name = trimmed_text(min_length=1, max_length=200)
 Phone = Annotated[
     str,
     StringConstraints(min_length=5, max_length=32, pattern=r"^\+?[0-9 ()./-]{5,32}$"),
 ]
-CountryCode = Annotated[
-    str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$", to_upper=True)
-]
+CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]

@@ -23,6 +23,11 @@ class PaymentProviderName(StrEnum):
     stripe = "stripe"
 
 
+class CaptureSetting(StrEnum):
+    automatic = "automatic"
+    manual = "manual"
+
+
 class ShippingCarrierName(StrEnum):
     free = "free"
     fedex = "fedex"
@@ -55,10 +60,40 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = 20
     login_failure_window_seconds: int = 15 * 60
 
+    # Tax as basis points of the subtotal (825 = 8.25 %); shipping is always free.
+    tax_rate_bps: int = Field(default=0, ge=0, le=5000)
+    cart_abandoned_days: int = Field(default=30, ge=1)
+    order_reservation_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    outbox_in_process: bool = Field(
+        default=True, description="Deliver the outbox inside the API process too."
+    )
+
     payment_provider: PaymentProviderName = PaymentProviderName.fake
+    # "manual" authorizes at checkout and captures when staff ship (high-value jewelry).
+    payment_capture: CaptureSetting = CaptureSetting.automatic
+    stripe_api_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_api_base: str = "https://api.stripe.com"
+    payment_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
     shipping_carrier: ShippingCarrierName = ShippingCarrierName.free
+    fedex_api_base: str = "https://apis.fedex.com"
+    fedex_client_id: SecretStr = SecretStr("")
+    fedex_client_secret: SecretStr = SecretStr("")
+    fedex_account_number: str = ""
+    shipping_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    ship_from_postal_code: str = "10036"
+    ship_from_country: str = "US"
+
     mail_backend: MailBackendName = MailBackendName.sink
     mail_dir: Path = Path("./var/mail")
+    mail_from: str = "Facet Fine Jewelry <orders@facet.example>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     log_level: str = "INFO"
 
@@ -77,6 +112,10 @@ class Settings(BaseSettings):
             problems.append("FACET_JWT_SECRET must be at least 32 characters")
         if self.payment_provider == PaymentProviderName.fake:
             problems.append("FACET_PAYMENT_PROVIDER is the fake provider")
+        elif not (
+            self.stripe_api_key.get_secret_value() and self.stripe_webhook_secret.get_secret_value()
+        ):
+            problems.append("FACET_STRIPE_API_KEY and FACET_STRIPE_WEBHOOK_SECRET must be set")
         if "*" in self.cors_origins:
             problems.append("FACET_CORS_ORIGINS allows '*'")
         return problems

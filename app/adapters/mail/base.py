@@ -1,0 +1,36 @@
+"""The mail port: deliver one message. The outbox decides what and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    message_id: str  # our outbox id: lets a receiver drop a duplicate delivery
+    to: str
+    subject: str
+    text: str
+    sender: str = "Facet Fine Jewelry <orders@facet.example>"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class MailError(Exception):
+    """Base of every mail port error."""
+
+
+class MailUnavailable(MailError):
+    """The mail server could not be reached or refused for now: retry later."""
+
+
+class MailRejected(MailError):
+    """The message was refused permanently (bad recipient): do not retry."""
+
+
+class MailSender(Protocol):
+    name: str
+
+    async def send(self, message: OutgoingEmail) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,126 @@
+"""The payment port: what the order domain needs from a payment processor.
+
+Only the minimum leaves the store (P3): an amount, a currency and our own order
+reference. No card data ever reaches the API (P7): the client confirms with the
+processor's payment-method token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class CaptureMode(StrEnum):
+    automatic = "automatic"  # charge at once
+    manual = "manual"  # authorize now, capture later (when staff ship)
+
+
+class IntentStatus(StrEnum):
+    requires_payment_method = "requires_payment_method"
+    requires_confirmation = "requires_confirmation"
+    requires_action = "requires_action"
+    processing = "processing"
+    requires_capture = "requires_capture"  # authorized, not yet captured
+    succeeded = "succeeded"
+    canceled = "canceled"
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What a processor is told about an order: nothing personal."""
+
+    order_id: str
+    order_number: str
+    amount_minor: int
+    currency: str
+    capture: CaptureMode
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    id: str
+    status: IntentStatus
+    amount_minor: int
+    currency: str
+    amount_received_minor: int = 0
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    intent_id: str
+    amount_minor: int
+    status: str
+
+
+class PaymentEventType(StrEnum):
+    succeeded = "payment.succeeded"
+    authorized = "payment.authorized"
+    failed = "payment.failed"
+    canceled = "payment.canceled"
+    refunded = "payment.refunded"
+    other = "other"
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A verified webhook event, translated out of the vendor's vocabulary."""
+
+    id: str
+    type: PaymentEventType
+    intent_id: str | None
+    order_id: str | None
+    amount_minor: int | None = None
+    raw_type: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class PaymentError(Exception):
+    """Base of every payment port error."""
+
+
+class PaymentDeclined(PaymentError):
+    """The processor refused the payment method (logical: the buyer may retry)."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PaymentUnavailable(PaymentError):
+    """Timeout, connection failure or 5xx: the outcome is unknown, retry with the same key."""
+
+
+class PaymentRejected(PaymentError):
+    """The processor refused the request itself (4xx other than a decline)."""
+
+
+class InvalidWebhook(PaymentError):
+    """Bad signature, stale timestamp or unparsable payload."""
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    async def create_intent(self, request: PaymentRequest) -> PaymentIntent: ...
+
+    async def confirm(
+        self, intent_id: str, *, payment_method: str, idempotency_key: str
+    ) -> PaymentIntent: ...
+
+    async def retrieve(self, intent_id: str) -> PaymentIntent: ...
+
+    async def capture(self, intent_id: str, *, idempotency_key: str) -> PaymentIntent: ...
+
+    async def cancel(self, intent_id: str, *, idempotency_key: str) -> PaymentIntent: ...
+
+    async def refund(
+        self, intent_id: str, *, amount_minor: int | None, idempotency_key: str
+    ) -> Refund: ...
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent: ...
+
+    async def close(self) -> None: ...

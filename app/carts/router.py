@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from app.accounts.deps import CurrentAccount, OptionalAccount
+from app.carts import service
+from app.carts.models import Cart
+from app.carts.pricing import TaxCalculator, tax_calculator
+from app.carts.schemas import CartClaim, CartLineCreate, CartLineUpdate, CartRead
+from app.core.deps import SessionDep, SettingsDep
+from app.core.errors import problem_responses
+from app.core.routing import FacetRoute
+
+router = APIRouter(tags=["carts"], route_class=FacetRoute)
+
+CART_COOKIE = "facet_cart"
+CART_ERRORS = problem_responses(401, 404, 409)
+
+
+def get_tax(settings: SettingsDep) -> TaxCalculator:
+    return tax_calculator(settings)
+
+
+TaxDep = Annotated[TaxCalculator, Depends(get_tax)]
+
+
+async def get_accessible_cart(
+    session: SessionDep, actor: OptionalAccount, cart_id: uuid.UUID
+) -> Cart:
+    return await service.get_cart(session, cart_id, actor)
+
+
+CartDep = Annotated[Cart, Depends(get_accessible_cart)]
+
+
+@router.post(
+    "/carts", status_code=status.HTTP_201_CREATED, operation_id="createCart",
+    responses=CART_ERRORS,
+)  # fmt: skip
+async def create_cart(
+    session: SessionDep, settings: SettingsDep, tax: TaxDep, response: Response
+) -> CartRead:
+    """Create a guest cart. Sets the API's only cookie: a session cookie with the cart id."""
+    cart = await service.create_guest_cart(session)
+    # P11: a session cookie (no Expires/Max-Age) holding a random id, never personal data.
+    response.set_cookie(
+        CART_COOKIE,
+        str(cart.id),
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+        path="/",
+    )
+    return await service.view(session, cart, tax)
+
+
+@router.get("/carts/{cart_id}", operation_id="getCart", responses=CART_ERRORS)
+async def get_cart(session: SessionDep, cart: CartDep, tax: TaxDep) -> CartRead:
+    """A cart with prices refreshed from the catalog and its totals."""
+    return await service.view(session, cart, tax)
+
+
+@router.post(
+    "/carts/{cart_id}/items", status_code=status.HTTP_201_CREATED, operation_id="addCartItem",
+    responses=CART_ERRORS,
+)  # fmt: skip
+async def add_item(
+    session: SessionDep, cart: CartDep, tax: TaxDep, body: CartLineCreate
+) -> CartRead:
+    """Add a variant (1-10 per line, never more than is available)."""
+    await service.add_line(session, cart, variant_id=body.variant_id, quantity=body.quantity)
+    return await service.view(session, cart, tax)
+
+
+@router.patch(
+    "/carts/{cart_id}/items/{item_id}", operation_id="updateCartItem", responses=CART_ERRORS
+)
+async def update_item(
+    session: SessionDep, cart: CartDep, tax: TaxDep, item_id: uuid.UUID, body: CartLineUpdate
+) -> CartRead:
+    """Change a line's quantity."""
+    await service.update_line(session, cart, item_id, quantity=body.quantity)
+    return await service.view(session, cart, tax)
+
+
+@router.delete(
+    "/carts/{cart_id}/items/{item_id}", operation_id="removeCartItem", responses=CART_ERRORS
+)
+async def remove_item(
+    session: SessionDep, cart: CartDep, tax: TaxDep, item_id: uuid.UUID
+) -> CartRead:
+    """Remove a line."""
+    await service.remove_line(session, cart, item_id)
+    return await service.view(session, cart, tax)
+
+
+@router.get("/me/cart", operation_id="getMyCart", responses=CART_ERRORS)
+async def get_my_cart(session: SessionDep, account: CurrentAccount, tax: TaxDep) -> CartRead:
+    """The signed-in customer's cart (created empty if there is none)."""
+    return await service.view(session, await service.account_cart(session, account), tax)
+
+
+@router.post("/me/cart/claim", operation_id="claimCart", responses=CART_ERRORS)
+async def claim_cart(
+    session: SessionDep, account: CurrentAccount, tax: TaxDep, body: CartClaim
+) -> CartRead:
+    """Merge a guest cart into the signed-in customer's cart; the guest cart is deleted."""
+    cart = await service.claim(session, account, body.cart_id)
+    return await service.view(session, cart, tax)

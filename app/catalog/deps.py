@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from app.catalog import admin
+from app.catalog.models import Category, Page, Product, Variant
+from app.catalog.schemas import Slug
+from app.core.deps import SessionDep
+
+
+async def get_category(session: SessionDep, slug: Annotated[Slug, Path()]) -> Category:
+    return await admin.get_category_by_slug(session, slug)
+
+
+async def get_product(session: SessionDep, product_id: uuid.UUID) -> Product:
+    return await admin.load_product(session, product_id)
+
+
+async def get_variant(session: SessionDep, variant_id: uuid.UUID) -> Variant:
+    return await admin.get_variant(session, variant_id)
+
+
+async def get_page(session: SessionDep, slug: Annotated[Slug, Path()]) -> Page:
+    return await admin.get_page(session, slug)
+
+
+CategoryDep = Annotated[Category, Depends(get_category)]
+ProductDep = Annotated[Product, Depends(get_product)]
+VariantDep = Annotated[Variant, Depends(get_variant)]
+PageDep = Annotated[Page, Depends(get_page)]

@@ -1,0 +1,230 @@
+"""The jewelry catalog: a category tree, products with typed jewelry attributes,
+variants (the sellable SKUs) with stock, an inventory ledger, images and content pages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, IdMixin, TimestampMixin, utcnow
+
+
+def _enum(cls: type[StrEnum], length: int = 16) -> Enum:
+    # Store the values ("14k"), not the member names ("k14").
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Metal(StrEnum):
+    gold = "gold"
+    white_gold = "white_gold"
+    rose_gold = "rose_gold"
+    platinum = "platinum"
+    silver = "silver"
+    tungsten = "tungsten"
+    titanium = "titanium"
+
+
+class MetalPurity(StrEnum):
+    k10 = "10k"
+    k14 = "14k"
+    k18 = "18k"
+    sterling_925 = "925"
+    platinum_950 = "950"
+
+
+class StoneType(StrEnum):
+    diamond = "diamond"
+    lab_diamond = "lab_diamond"
+    sapphire = "sapphire"
+    ruby = "ruby"
+    emerald = "emerald"
+    pearl = "pearl"
+    moissanite = "moissanite"
+    amethyst = "amethyst"
+    aquamarine = "aquamarine"
+    topaz = "topaz"
+    none = "none"
+
+
+class DiamondCut(StrEnum):
+    ideal = "ideal"
+    excellent = "excellent"
+    very_good = "very_good"
+    good = "good"
+    fair = "fair"
+    poor = "poor"
+
+
+# GIA colour grades, D (colourless) to Z.
+DIAMOND_COLORS = tuple("DEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class DiamondClarity(StrEnum):
+    FL = "FL"
+    IF = "IF"
+    VVS1 = "VVS1"
+    VVS2 = "VVS2"
+    VS1 = "VS1"
+    VS2 = "VS2"
+    SI1 = "SI1"
+    SI2 = "SI2"
+    I1 = "I1"
+    I2 = "I2"
+    I3 = "I3"
+
+
+class GradingLab(StrEnum):
+    GIA = "GIA"
+    IGI = "IGI"
+    AGS = "AGS"
+    HRD = "HRD"
+    GCAL = "GCAL"
+
+
+class Category(IdMixin, TimestampMixin, Base):
+    __tablename__ = "categories"
+
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="RESTRICT"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    is_published: Mapped[bool] = mapped_column(default=True)
+
+
+class Product(IdMixin, TimestampMixin, Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("carat_points IS NULL OR carat_points > 0", name="carat_positive"),
+        Index("ix_products_published_created", "is_published", "created_at", "id"),
+        Index("ix_products_published_price", "is_published", "price_from_minor", "id"),
+        Index("ix_products_published_name", "is_published", "name", "id"),
+        Index("ix_products_published_sold", "is_published", "units_sold", "id"),
+    )
+
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("categories.id", ondelete="RESTRICT"), index=True
+    )
+    metal: Mapped[Metal] = mapped_column(_enum(Metal), index=True)
+    metal_purity: Mapped[MetalPurity | None] = mapped_column(_enum(MetalPurity, 8))
+    stone_type: Mapped[StoneType | None] = mapped_column(_enum(StoneType), index=True)
+    # Hundredths of a carat (150 = 1.50 ct): exact, no floats.
+    carat_points: Mapped[int | None] = mapped_column(index=True)
+    cut: Mapped[DiamondCut | None] = mapped_column(_enum(DiamondCut), index=True)
+    color: Mapped[str | None] = mapped_column(String(1), index=True)
+    clarity: Mapped[DiamondClarity | None] = mapped_column(_enum(DiamondClarity, 8), index=True)
+    grading_lab: Mapped[GradingLab | None] = mapped_column(_enum(GradingLab, 8))
+    certificate_number: Mapped[str | None] = mapped_column(String(40))
+    is_published: Mapped[bool] = mapped_column(default=False)
+    published_at: Mapped[datetime | None]
+    curated_rank: Mapped[int | None]
+    # Denormalised for sorting and filtering: the lowest active variant price, and
+    # units sold in paid orders (maintained by the order domain).
+    price_from_minor: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    units_sold: Mapped[int] = mapped_column(default=0)
+
+    # The database cascades deletes (ON DELETE CASCADE); the ORM need not load children.
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="product",
+        lazy="raise",
+        order_by="Variant.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    images: Mapped[list[ProductImage]] = relationship(
+        lazy="raise",
+        order_by="ProductImage.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Variant(IdMixin, TimestampMixin, Base):
+    __tablename__ = "variants"
+    __table_args__ = (
+        CheckConstraint("stock_on_hand >= 0", name="stock_not_negative"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+    )
+
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    ring_size: Mapped[str | None] = mapped_column(String(8))
+    chain_length_cm: Mapped[int | None]
+    metal: Mapped[Metal | None] = mapped_column(_enum(Metal))
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    stock_on_hand: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
+
+
+class MovementReason(StrEnum):
+    initial = "initial"
+    restock = "restock"
+    correction = "correction"
+    damaged = "damaged"
+    returned = "returned"
+    sale = "sale"
+    release = "release"
+
+
+class InventoryMovement(IdMixin, Base):
+    """Every change of a variant's stock: who, why, by how much, and the count after."""
+
+    __tablename__ = "inventory_movements"
+
+    variant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("variants.id", ondelete="CASCADE"), index=True
+    )
+    delta: Mapped[int]
+    stock_after: Mapped[int]
+    reason: Mapped[MovementReason] = mapped_column(_enum(MovementReason))
+    note: Mapped[str | None] = mapped_column(String(500))
+    actor_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProductImage(IdMixin, Base):
+    __tablename__ = "product_images"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(500))
+    alt_text: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Page(IdMixin, TimestampMixin, Base):
+    """A guide or help page (diamond 4Cs, FAQ, shipping, about)."""
+
+    __tablename__ = "pages"
+
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text)
+    is_published: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)

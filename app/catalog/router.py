@@ -1,0 +1,376 @@
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+
+from app.accounts.deps import StaffAccount
+from app.catalog import admin, service
+from app.catalog.deps import CategoryDep, PageDep, ProductDep, VariantDep
+from app.catalog.models import DiamondClarity, DiamondCut, Metal, StoneType
+from app.catalog.schemas import (
+    CategoryAdminRead,
+    CategoryCreate,
+    CategoryDetail,
+    CategoryNode,
+    CategoryUpdate,
+    Color,
+    ImageCreate,
+    ImageRead,
+    InventoryMovementRead,
+    PageAdminRead,
+    PageCreate,
+    PageRead,
+    PageSummary,
+    PageUpdate,
+    ProductAdminRead,
+    ProductCreate,
+    ProductDetail,
+    ProductPage,
+    ProductSlug,
+    ProductSort,
+    ProductSummary,
+    ProductUpdate,
+    Slug,
+    StockSet,
+    VariantAdminRead,
+    VariantCreate,
+    VariantUpdate,
+)
+from app.core.deps import SessionDep
+from app.core.errors import problem_responses
+from app.core.http_cache import NOT_MODIFIED, cached_json
+from app.core.pagination import Cursor
+from app.core.routing import FacetRoute
+from app.core.schemas import Page
+
+public_router = APIRouter(tags=["catalog"], route_class=FacetRoute)
+admin_router = APIRouter(prefix="/admin", tags=["admin"], route_class=FacetRoute)
+
+PUBLIC_ERRORS = {**problem_responses(404), **NOT_MODIFIED}
+
+
+def product_filters(
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Text search.")
+    ] = None,
+    category: Annotated[
+        Slug | None, Query(description="Category slug; includes its subcategories.")
+    ] = None,
+    metal: Annotated[list[Metal] | None, Query()] = None,
+    stone: Annotated[list[StoneType] | None, Query()] = None,
+    cut: Annotated[list[DiamondCut] | None, Query()] = None,
+    color: Annotated[list[Color] | None, Query()] = None,
+    clarity: Annotated[list[DiamondClarity] | None, Query()] = None,
+    min_price: Annotated[int | None, Query(ge=0, le=10**10, description="Minor units.")] = None,
+    max_price: Annotated[int | None, Query(ge=0, le=10**10, description="Minor units.")] = None,
+    min_carat: Annotated[Decimal | None, Query(ge=0, le=100, decimal_places=2)] = None,
+    max_carat: Annotated[Decimal | None, Query(ge=0, le=100, decimal_places=2)] = None,
+    in_stock: Annotated[bool | None, Query(description="Only products with stock.")] = None,
+) -> service.ProductFilters:
+    return service.ProductFilters(
+        q=q,
+        category=category,
+        metal=metal or [],
+        stone=stone or [],
+        cut=cut or [],
+        color=list(color or []),
+        clarity=clarity or [],
+        min_price=min_price,
+        max_price=max_price,
+        min_carat=min_carat,
+        max_carat=max_carat,
+        in_stock=in_stock,
+    )
+
+
+# ---- public ----
+
+
+@public_router.get(
+    "/categories", operation_id="listCategories", response_model=list[CategoryNode],
+    responses=PUBLIC_ERRORS,
+)  # fmt: skip
+async def list_categories(request: Request, session: SessionDep) -> Response:
+    """The category tree, each node with its published product count (subcategories included)."""
+    return cached_json(request, await service.category_tree(session))
+
+
+@public_router.get(
+    "/categories/{slug}", operation_id="getCategory", response_model=CategoryDetail,
+    responses=PUBLIC_ERRORS,
+)  # fmt: skip
+async def get_category(
+    request: Request, session: SessionDep, slug: Annotated[Slug, Path()]
+) -> Response:
+    """One category with its breadcrumbs and subcategories."""
+    return cached_json(request, await service.category_detail(session, slug))
+
+
+@public_router.get(
+    "/products", operation_id="listProducts", response_model=ProductPage, responses=PUBLIC_ERRORS
+)
+async def list_products(
+    request: Request,
+    session: SessionDep,
+    filters: Annotated[service.ProductFilters, Depends(product_filters)],
+    sort: ProductSort = ProductSort.newest,
+    limit: Annotated[int, Query(ge=1, le=100)] = 24,
+    cursor: Cursor = None,
+) -> Response:
+    """Search and filter published products; cursor-paginated and stable under inserts."""
+    page = await service.search_products(session, filters, sort=sort, limit=limit, cursor=cursor)
+    return cached_json(request, page)
+
+
+@public_router.get(
+    "/products/top", operation_id="listTopProducts", response_model=list[ProductSummary],
+    responses=PUBLIC_ERRORS,
+)  # fmt: skip
+async def list_top_products(
+    request: Request,
+    session: SessionDep,
+    category: Annotated[Slug | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> Response:
+    """The store's top sellers, falling back to the staff-curated ranking."""
+    top = await service.top_products(session, category=category, limit=limit)
+    return cached_json(request, top)
+
+
+@public_router.get(
+    "/products/{slug}", operation_id="getProduct", response_model=ProductDetail,
+    responses=PUBLIC_ERRORS,
+)  # fmt: skip
+async def get_product(
+    request: Request, session: SessionDep, slug: Annotated[ProductSlug, Path()]
+) -> Response:
+    """A published product with its variants' availability, images and breadcrumbs."""
+    return cached_json(request, await service.product_detail(session, slug))
+
+
+@public_router.get(
+    "/pages", operation_id="listPages", response_model=list[PageSummary], responses=PUBLIC_ERRORS
+)
+async def list_pages(request: Request, session: SessionDep) -> Response:
+    """Guides and help pages (diamond 4Cs, FAQ, shipping, about)."""
+    return cached_json(request, await service.list_pages(session))
+
+
+@public_router.get(
+    "/pages/{slug}", operation_id="getPage", response_model=PageRead, responses=PUBLIC_ERRORS
+)
+async def get_page(
+    request: Request, session: SessionDep, slug: Annotated[Slug, Path()]
+) -> Response:
+    """One published guide or help page."""
+    return cached_json(request, await service.page_detail(session, slug))
+
+
+# ---- staff ----
+
+STAFF_ERRORS = problem_responses(401, 403, 404, 409)
+
+
+@admin_router.post(
+    "/categories", status_code=201, operation_id="adminCreateCategory", responses=STAFF_ERRORS
+)
+async def admin_create_category(
+    session: SessionDep, _: StaffAccount, body: CategoryCreate
+) -> CategoryAdminRead:
+    """Create a category, optionally under a parent."""
+    return CategoryAdminRead.model_validate(await admin.create_category(session, body))
+
+
+@admin_router.patch(
+    "/categories/{slug}", operation_id="adminUpdateCategory", responses=STAFF_ERRORS
+)
+async def admin_update_category(
+    session: SessionDep, _: StaffAccount, category: CategoryDep, body: CategoryUpdate
+) -> CategoryAdminRead:
+    """Rename, move, reorder, publish or unpublish a category."""
+    return CategoryAdminRead.model_validate(await admin.update_category(session, category, body))
+
+
+@admin_router.delete(
+    "/categories/{slug}", status_code=204, operation_id="adminDeleteCategory",
+    responses=STAFF_ERRORS,
+)  # fmt: skip
+async def admin_delete_category(
+    session: SessionDep, _: StaffAccount, category: CategoryDep
+) -> Response:
+    """Delete an empty category (no products, no subcategories)."""
+    await admin.delete_category(session, category)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@admin_router.get("/products", operation_id="adminListProducts", responses=STAFF_ERRORS)
+async def admin_list_products(
+    session: SessionDep,
+    _: StaffAccount,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Cursor = None,
+) -> Page[ProductAdminRead]:
+    """Every product, published or not, oldest first."""
+    rows, next_cursor = await admin.list_products(session, limit=limit, cursor=cursor)
+    return Page[ProductAdminRead](
+        items=[await admin.admin_view(session, p) for p in rows], next_cursor=next_cursor
+    )
+
+
+@admin_router.post(
+    "/products", status_code=201, operation_id="adminCreateProduct", responses=STAFF_ERRORS
+)
+async def admin_create_product(
+    session: SessionDep, staff: StaffAccount, body: ProductCreate
+) -> ProductAdminRead:
+    """Create an unpublished product, with its variants and initial stock."""
+    product = await admin.create_product(session, staff, body)
+    return await admin.admin_view(session, product)
+
+
+@admin_router.get("/products/{product_id}", operation_id="adminGetProduct", responses=STAFF_ERRORS)
+async def admin_get_product(
+    session: SessionDep, _: StaffAccount, product: ProductDep
+) -> ProductAdminRead:
+    """A product with its exact stock counts."""
+    return await admin.admin_view(session, product)
+
+
+@admin_router.patch(
+    "/products/{product_id}", operation_id="adminUpdateProduct", responses=STAFF_ERRORS
+)
+async def admin_update_product(
+    session: SessionDep, _: StaffAccount, product: ProductDep, body: ProductUpdate
+) -> ProductAdminRead:
+    """Edit a product's text, category, metal, attributes or curated rank."""
+    await admin.update_product(session, product, body)
+    return await admin.admin_view(session, product)
+
+
+@admin_router.post(
+    "/products/{product_id}/publish", operation_id="adminPublishProduct", responses=STAFF_ERRORS
+)
+async def admin_publish_product(
+    session: SessionDep, _: StaffAccount, product: ProductDep
+) -> ProductAdminRead:
+    """Publish a product (it needs an active variant)."""
+    await admin.set_published(session, product, True)
+    return await admin.admin_view(session, product)
+
+
+@admin_router.post(
+    "/products/{product_id}/unpublish", operation_id="adminUnpublishProduct",
+    responses=STAFF_ERRORS,
+)  # fmt: skip
+async def admin_unpublish_product(
+    session: SessionDep, _: StaffAccount, product: ProductDep
+) -> ProductAdminRead:
+    """Hide a product from the public catalog."""
+    await admin.set_published(session, product, False)
+    return await admin.admin_view(session, product)
+
+
+@admin_router.delete(
+    "/products/{product_id}", status_code=204, operation_id="adminDeleteProduct",
+    responses=STAFF_ERRORS,
+)  # fmt: skip
+async def admin_delete_product(
+    session: SessionDep, _: StaffAccount, product: ProductDep
+) -> Response:
+    """Delete a product never ordered; an ordered one can only be unpublished (409)."""
+    await admin.delete_product(session, product)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@admin_router.post(
+    "/products/{product_id}/variants", status_code=201, operation_id="adminCreateVariant",
+    responses=STAFF_ERRORS,
+)  # fmt: skip
+async def admin_create_variant(
+    session: SessionDep, staff: StaffAccount, product: ProductDep, body: VariantCreate
+) -> VariantAdminRead:
+    """Add a variant (size, length or metal option) with its price and initial stock."""
+    return VariantAdminRead.model_validate(await admin.add_variant(session, staff, product, body))
+
+
+@admin_router.patch(
+    "/variants/{variant_id}", operation_id="adminUpdateVariant", responses=STAFF_ERRORS
+)
+async def admin_update_variant(
+    session: SessionDep, _: StaffAccount, variant: VariantDep, body: VariantUpdate
+) -> VariantAdminRead:
+    """Change a variant's options, price or active flag (stock has its own operation)."""
+    return VariantAdminRead.model_validate(await admin.update_variant(session, variant, body))
+
+
+@admin_router.put(
+    "/variants/{variant_id}/stock", operation_id="adminSetVariantStock", responses=STAFF_ERRORS
+)
+async def admin_set_stock(
+    session: SessionDep, staff: StaffAccount, variant_id: uuid.UUID, body: StockSet
+) -> VariantAdminRead:
+    """Set a variant's stock on hand, with a reason recorded in the inventory ledger."""
+    return VariantAdminRead.model_validate(await admin.set_stock(session, staff, variant_id, body))
+
+
+@admin_router.get(
+    "/variants/{variant_id}/movements", operation_id="adminListInventoryMovements",
+    responses=STAFF_ERRORS,
+)  # fmt: skip
+async def admin_list_movements(
+    session: SessionDep, _: StaffAccount, variant: VariantDep
+) -> list[InventoryMovementRead]:
+    """The variant's inventory ledger, newest first (at most 200 entries)."""
+    movements = await admin.list_movements(session, variant)
+    return [InventoryMovementRead.model_validate(m) for m in movements]
+
+
+@admin_router.post(
+    "/products/{product_id}/images", status_code=201, operation_id="adminAddProductImage",
+    responses=STAFF_ERRORS,
+)  # fmt: skip
+async def admin_add_image(
+    session: SessionDep, _: StaffAccount, product: ProductDep, body: ImageCreate
+) -> ImageRead:
+    """Attach an image (HTTPS URL, alt text, position)."""
+    return ImageRead.model_validate(await admin.add_image(session, product, body))
+
+
+@admin_router.delete(
+    "/images/{image_id}", status_code=204, operation_id="adminDeleteProductImage",
+    responses=STAFF_ERRORS,
+)  # fmt: skip
+async def admin_delete_image(session: SessionDep, _: StaffAccount, image_id: uuid.UUID) -> Response:
+    """Remove an image."""
+    await admin.delete_image(session, image_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@admin_router.post(
+    "/pages", status_code=201, operation_id="adminCreatePage", responses=STAFF_ERRORS
+)
+async def admin_create_page(
+    session: SessionDep, _: StaffAccount, body: PageCreate
+) -> PageAdminRead:
+    """Create a content page (unpublished unless `is_published`)."""
+    return PageAdminRead.model_validate(await admin.create_page(session, body))
+
+
+@admin_router.patch("/pages/{slug}", operation_id="adminUpdatePage", responses=STAFF_ERRORS)
+async def admin_update_page(
+    session: SessionDep, _: StaffAccount, page: PageDep, body: PageUpdate
+) -> PageAdminRead:
+    """Edit or publish a content page."""
+    return PageAdminRead.model_validate(await admin.update_page(session, page, body))
+
+
+@admin_router.delete(
+    "/pages/{slug}", status_code=204, operation_id="adminDeletePage", responses=STAFF_ERRORS
+)
+async def admin_delete_page(session: SessionDep, _: StaffAccount, page: PageDep) -> Response:
+    """Delete a content page."""
+    await admin.delete_page(session, page)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,128 @@
+"""Checkout: turn a cart into an order, reserving stock atomically."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.errors import AgeRestricted
+from app.accounts.models import Account
+from app.accounts.service import normalize_email, require_adult
+from app.carts import service as carts
+from app.carts.errors import CartEmpty, VariantUnavailable
+from app.carts.pricing import TaxCalculator
+from app.catalog import repository as catalog
+from app.core.db import utcnow
+from app.core.security import hash_token, new_secret_token
+from app.core.settings import Settings
+from app.orders.errors import OutOfStock
+from app.orders.models import Order, OrderLine, OrderStatus, PaymentState
+from app.orders.schemas import CheckoutRequest
+from app.orders.service import record_creation
+
+# Crockford's alphabet: no I, L, O or U to misread over the phone.
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_order_number() -> str:
+    return "FJ-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+
+
+def check_adult(data: CheckoutRequest) -> None:
+    """P9, before anything is stored: a date of birth of 18+ or an explicit attestation."""
+    if data.date_of_birth is not None:
+        require_adult(data.date_of_birth)
+    elif data.is_adult is not True:
+        raise AgeRestricted("Facet does not sell to persons under 18.")
+
+
+async def checkout(
+    session: AsyncSession,
+    settings: Settings,
+    tax: TaxCalculator,
+    actor: Account | None,
+    data: CheckoutRequest,
+) -> tuple[Order, str]:
+    """Create an order from a cart. Returns the order and its one-time access token."""
+    check_adult(data)
+    cart = await carts.get_cart(session, data.cart_id, actor)
+    lines = await carts.priced_lines(session, cart)
+    if not lines:
+        raise CartEmpty("Add something to the cart first.")
+    for priced in lines:
+        if not (priced.product.is_published and priced.variant.is_active):
+            raise VariantUnavailable(
+                f"{priced.product.name} is no longer for sale.", variant_id=str(priced.variant.id)
+            )
+    totals = carts.totals_of(lines, tax, country=data.shipping_address.country)
+    number = new_order_number()
+
+    # Lock rows in a fixed order so concurrent multi-line checkouts cannot deadlock.
+    for priced in sorted(lines, key=lambda p: p.variant.id):
+        remaining = await catalog.reserve_stock(
+            session, priced.variant.id, priced.line.quantity, note=f"order {number}"
+        )
+        if remaining is None:
+            raise OutOfStock(
+                f"{priced.product.name} ({priced.variant.sku}) sold out.",
+                variant_id=str(priced.variant.id),
+                sku=priced.variant.sku,
+            )
+
+    order_lines = [
+        OrderLine(
+            variant_id=p.variant.id,
+            product_id=p.product.id,
+            product_name=p.product.name,
+            sku=p.variant.sku,
+            options={
+                k: v
+                for k, v in (
+                    ("ring_size", p.variant.ring_size),
+                    ("chain_length_cm", p.variant.chain_length_cm),
+                    ("metal", p.variant.metal.value if p.variant.metal else None),
+                )
+                if v is not None
+            },
+            unit_price_minor=p.variant.price_minor,
+            quantity=p.line.quantity,
+            line_total_minor=p.line_total_minor,
+            position=position,
+        )
+        for position, p in enumerate(lines)
+    ]
+    token = new_secret_token()
+    shipping = data.shipping_address.model_dump()
+    order = Order(
+        account_id=actor.id if actor else None,
+        status=OrderStatus.pending_payment,
+        email=normalize_email(data.email),
+        phone=data.phone,
+        shipping_address=shipping,
+        billing_address=data.billing_address.model_dump() if data.billing_address else None,
+        marketing_opt_in=data.marketing_opt_in,
+        referral_code=data.referral_code,
+        order_token_hash=hash_token(token),
+        currency=totals.currency,
+        subtotal_minor=totals.subtotal_minor,
+        shipping_minor=totals.shipping_minor,
+        tax_minor=totals.tax_minor,
+        total_minor=totals.total_minor,
+        capture_mode=settings.payment_capture.value,
+        payment_provider=settings.payment_provider.value,
+        payment_state=PaymentState.none,
+        reserved_until=utcnow() + timedelta(minutes=settings.order_reservation_minutes),
+        lines=order_lines,
+        shipments=[],
+    )
+    # 32^8 numbers: a collision is about as likely as a guessed token, and the unique
+    # constraint turns one into a failed (rolled back) request rather than a duplicate.
+    order.number = number
+    session.add(order)
+    await session.flush()
+    record_creation(session, order, actor="customer" if actor else "guest")
+    await carts.empty(session, cart)
+    await session.flush()
+    return order, token

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from app.core.errors import AppError, Conflict, NotFound, ServiceUnavailable
+
+
+class OrderNotFound(NotFound):
+    type = "order-not-found"
+    title = "Order not found"
+
+
+class OutOfStock(Conflict):
+    type = "out-of-stock"
+    title = "An item sold out"
+
+
+class IllegalTransition(Conflict):
+    type = "illegal-transition"
+    title = "The order cannot make this transition"
+
+
+class AdultAttestationRequired(AppError):
+    status = 422
+    type = "age-restricted"
+    title = "You must be 18 or older"
+
+
+class PaymentDeclinedProblem(AppError):
+    status = 402
+    type = "payment-declined"
+    title = "The payment was declined"
+    # The declined attempt is recorded (and the buyer told by email) though the request fails.
+    commit_changes = True
+
+
+class PaymentProviderUnavailable(ServiceUnavailable):
+    type = "payment-provider-unavailable"
+    title = "The payment processor did not answer; retry with the same request"
+    headers = {"Retry-After": "5"}
+
+
+class PaymentOutcomeUnknown(PaymentProviderUnavailable):
+    """A payment the processor did not answer. The intent id recorded before the call is
+    kept, so the processor's webhook can still find the order and a retry reuses it."""
+
+    commit_changes = True
+
+
+class PaymentRejectedProblem(AppError):
+    status = 409
+    type = "payment-rejected"
+    title = "The payment processor refused the request"
+
+
+class CarrierUnavailable(ServiceUnavailable):
+    type = "carrier-unavailable"
+    title = "The carrier did not answer; retry"
+    headers = {"Retry-After": "5"}
+
+
+class CarrierRejected(AppError):
+    status = 422
+    type = "carrier-rejected"
+    title = "The carrier refused the shipment"
+
+
+class InvalidWebhookProblem(AppError):
+    status = 400
+    type = "invalid-webhook"
+    title = "Webhook signature or payload invalid"

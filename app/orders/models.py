@@ -1,0 +1,151 @@
+"""Orders: a snapshot of what was bought, by whom, shipped where, and every transition."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, IdMixin, TimestampMixin, utcnow
+
+PII = {"pii": True}
+
+
+def _enum(cls: type[StrEnum], length: int = 24) -> Enum:
+    return Enum(cls, native_enum=False, length=length, validate_strings=True)
+
+
+class OrderStatus(StrEnum):
+    pending_payment = "pending_payment"
+    paid = "paid"
+    shipped = "shipped"
+    delivered = "delivered"
+    cancelled = "cancelled"
+    refunded = "refunded"
+
+
+class PaymentState(StrEnum):
+    none = "none"
+    authorized = "authorized"  # manual capture: held on the card, not yet captured
+    captured = "captured"
+    voided = "voided"
+    refunded = "refunded"
+
+
+class Order(IdMixin, TimestampMixin, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_account_created", "account_id", "created_at", "id"),
+        Index("ix_orders_status_created", "status", "created_at"),
+    )
+
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    status: Mapped[OrderStatus] = mapped_column(
+        _enum(OrderStatus), default=OrderStatus.pending_payment
+    )
+    email: Mapped[str] = mapped_column(String(254), info=PII)
+    phone: Mapped[str | None] = mapped_column(String(32), info=PII)
+    shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON, info=PII)
+    billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=PII)
+    marketing_opt_in: Mapped[bool] = mapped_column(default=False)
+    referral_code: Mapped[str | None] = mapped_column(String(40))
+    order_token_hash: Mapped[str] = mapped_column(String(64))
+
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal_minor: Mapped[int] = mapped_column(BigInteger)
+    shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+
+    capture_mode: Mapped[str] = mapped_column(String(16))
+    payment_provider: Mapped[str] = mapped_column(String(16))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    payment_state: Mapped[PaymentState] = mapped_column(
+        _enum(PaymentState), default=PaymentState.none
+    )
+    # Raised only by a definitive decline, so a retry after a timeout reuses the same
+    # idempotency key and can never charge twice.
+    payment_attempt: Mapped[int] = mapped_column(default=0)
+    amount_refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    reserved_until: Mapped[datetime]
+    stock_released: Mapped[bool] = mapped_column(default=False)
+    paid_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    lines: Mapped[list[OrderLine]] = relationship(lazy="raise", order_by="OrderLine.position")
+    shipments: Mapped[list[Shipment]] = relationship(lazy="raise", order_by="Shipment.created_at")
+
+
+class OrderLine(IdMixin, Base):
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    # RESTRICT: a variant (and so a product) that has been ordered is never deleted.
+    variant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("variants.id", ondelete="RESTRICT"), index=True
+    )
+    product_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    product_name: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int]
+    line_total_minor: Mapped[int] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class OrderEvent(IdMixin, Base):
+    """Every status transition: from, to, when, and who (customer, staff, system, provider)."""
+
+    __tablename__ = "order_events"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(16))
+    actor_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Shipment(IdMixin, Base):
+    __tablename__ = "shipments"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    carrier: Mapped[str] = mapped_column(String(16))
+    service: Mapped[str] = mapped_column(String(40))
+    tracking_number: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PaymentEventRecord(IdMixin, Base):
+    """Webhook events applied, by the provider's event id: a replay is a no-op."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    provider: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(60))
+    order_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

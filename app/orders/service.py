@@ -1,0 +1,220 @@
+"""What every order use case shares: loading, access, transitions, views and emails."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import Account, Role
+from app.carts.schemas import TotalsRead
+from app.core.pagination import paginate_by_creation
+from app.core.security import hash_token
+from app.orders.errors import IllegalTransition, OrderNotFound
+from app.orders.models import Order, OrderEvent, OrderStatus
+from app.orders.schemas import (
+    AdminOrderRead,
+    OrderEventRead,
+    OrderLineRead,
+    OrderRead,
+    OrderSummary,
+    PaymentRead,
+    ShipmentRead,
+)
+from app.outbox.service import enqueue_email
+
+S = OrderStatus
+ALLOWED: dict[OrderStatus, set[OrderStatus]] = {
+    S.pending_payment: {S.paid, S.cancelled},
+    S.paid: {S.shipped, S.cancelled},
+    S.shipped: {S.delivered, S.refunded},
+    S.delivered: {S.refunded},
+    S.cancelled: set(),
+    S.refunded: set(),
+}
+
+
+async def load_order(
+    session: AsyncSession, order_id: uuid.UUID, *, for_update: bool = False
+) -> Order:
+    query = (
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.lines), selectinload(Order.shipments))
+        .execution_options(populate_existing=True)
+    )
+    if for_update:
+        query = query.with_for_update(of=Order)
+    order = await session.scalar(query)
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def can_access(order: Order, actor: Account | None, order_token: str | None) -> bool:
+    """Owner, staff, or the holder of the order's secret token; nobody else."""
+    if actor is not None and (actor.role == Role.staff or actor.id == order.account_id):
+        return True
+    if order_token:
+        return hmac.compare_digest(hash_token(order_token), order.order_token_hash)
+    return False
+
+
+async def get_accessible_order(
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    actor: Account | None,
+    order_token: str | None,
+    *,
+    for_update: bool = False,
+) -> Order:
+    order = await load_order(session, order_id, for_update=for_update)
+    if not can_access(order, actor, order_token):
+        raise OrderNotFound()  # indistinguishable from an order that does not exist
+    return order
+
+
+async def transition(
+    session: AsyncSession,
+    order: Order,
+    to: OrderStatus,
+    *,
+    actor: str,
+    actor_account: Account | None = None,
+    note: str | None = None,
+    **values: Any,
+) -> bool:
+    """Move an order along the state machine, atomically: the update only applies if
+    the order is still in the status we read, so concurrent transitions cannot both
+    win. Returns False when another transition got there first."""
+    if to not in ALLOWED[order.status]:
+        raise IllegalTransition(
+            f"An order that is {order.status.value} cannot become {to.value}.",
+            status_from=order.status.value,
+            status_to=to.value,
+        )
+    result = await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == order.status)
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        return False
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=order.status.value,
+            to_status=to.value,
+            actor=actor,
+            actor_account_id=actor_account.id if actor_account else None,
+            note=note,
+        )
+    )
+    order.status = to
+    for key, value in values.items():
+        setattr(order, key, value)
+    await session.flush()
+    return True
+
+
+def record_creation(session: AsyncSession, order: Order, *, actor: str) -> None:
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=None,
+            to_status=order.status.value,
+            actor=actor,
+            actor_account_id=order.account_id,
+        )
+    )
+
+
+def order_read(order: Order, cls: type[OrderRead] = OrderRead, **extra: Any) -> Any:
+    return cls(
+        id=order.id,
+        number=order.number,
+        status=order.status,
+        email=order.email,
+        phone=order.phone,
+        shipping_address=order.shipping_address,
+        billing_address=order.billing_address,
+        lines=[OrderLineRead.model_validate(line) for line in order.lines],
+        totals=TotalsRead(
+            currency=order.currency,
+            subtotal_minor=order.subtotal_minor,
+            shipping_minor=order.shipping_minor,
+            gift_box_minor=0,
+            tax_minor=order.tax_minor,
+            total_minor=order.total_minor,
+        ),
+        payment=PaymentRead(
+            provider=order.payment_provider,
+            state=order.payment_state,
+            capture_mode=order.capture_mode,
+            amount_minor=order.total_minor,
+            currency=order.currency,
+            amount_refunded_minor=order.amount_refunded_minor,
+        ),
+        shipments=[ShipmentRead.model_validate(s) for s in order.shipments],
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        shipped_at=order.shipped_at,
+        delivered_at=order.delivered_at,
+        cancelled_at=order.cancelled_at,
+        **extra,
+    )
+
+
+async def admin_order_read(session: AsyncSession, order: Order) -> AdminOrderRead:
+    events = await session.scalars(
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order.id)
+        .order_by(OrderEvent.created_at, OrderEvent.id)
+    )
+    result: AdminOrderRead = order_read(
+        order, AdminOrderRead, events=[OrderEventRead.model_validate(e) for e in events]
+    )
+    return result
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    account: Account | None,
+    status: OrderStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[OrderSummary], str | None]:
+    """An account's orders (or every order, for staff), newest first."""
+    query = select(Order)
+    if account is not None:
+        query = query.where(Order.account_id == account.id)
+    if status is not None:
+        query = query.where(Order.status == status)
+    rows, next_cursor = await paginate_by_creation(
+        session, query, created_at=Order.created_at, id_=Order.id,
+        limit=limit, cursor=cursor, newest_first=True,
+    )  # fmt: skip
+    return [OrderSummary.model_validate(o) for o in rows], next_cursor
+
+
+def money(amount_minor: int, currency: str) -> str:
+    return f"{amount_minor // 100:,}.{amount_minor % 100:02d} {currency}"
+
+
+def notify(session: AsyncSession, order: Order, kind: str, subject: str, lines: list[str]) -> None:
+    """Queue a transactional email about this order in the current transaction."""
+    greeting = f"Hello {order.shipping_address.get('full_name', '')},".replace(" ,", ",")
+    body = "\n\n".join([greeting, *lines, "Facet Fine Jewelry"])
+    enqueue_email(
+        session,
+        to=order.email,
+        subject=f"{subject} - order {order.number}",
+        body=body,
+        kind=kind,
+    )
