@@ -144,9 +144,27 @@ async def pay(
     except PaymentUnavailable as exc:
         raise PaymentOutcomeUnknown() from exc
     except PaymentRejected as exc:
-        raise PaymentRejectedProblem() from exc
+        settled = await _settled_intent(provider, order.payment_intent_id)
+        if settled is None:
+            raise PaymentRejectedProblem() from exc
+        # An earlier attempt whose answer was lost (a 503) went through: the intent can no
+        # longer be confirmed because it is already paid.
+        intent = settled
     await apply_intent(session, order, intent, actor="customer" if actor else "guest")
     return order
+
+
+async def _settled_intent(provider: PaymentProvider, intent_id: str | None) -> PaymentIntent | None:
+    """The order's intent if the processor already holds or took the money, else None."""
+    if intent_id is None:
+        return None
+    try:
+        intent = await provider.retrieve(intent_id)
+    except PaymentError:
+        return None
+    if intent.status in (IntentStatus.succeeded, IntentStatus.requires_capture):
+        return intent
+    return None
 
 
 async def _order_for_event(session: AsyncSession, event: PaymentEvent) -> Order | None:
