@@ -214,13 +214,9 @@ async def claim(session: AsyncSession, account: Account, guest_cart_id: uuid.UUI
                 line.quantity,
                 min(line.quantity + guest_line.quantity, MAX_LINE_QUANTITY, stock_cap),
             )
-        else:
+        elif (quantity := min(guest_line.quantity, MAX_LINE_QUANTITY, stock_cap)) > 0:
             session.add(
-                CartLine(
-                    cart_id=cart.id,
-                    variant_id=guest_line.variant_id,
-                    quantity=min(guest_line.quantity, MAX_LINE_QUANTITY),
-                )
+                CartLine(cart_id=cart.id, variant_id=guest_line.variant_id, quantity=quantity)
             )
     await session.delete(guest)
     cart.updated_at = utcnow()

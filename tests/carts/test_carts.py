@@ -472,6 +472,24 @@ async def test_claim_into_an_account_without_a_cart_creates_it(
     assert quantities(mine) == {str(variant_id): 2}
 
 
+async def test_claim_caps_new_lines_at_current_stock_and_drops_sold_out_ones(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, (dwindled, sold_out) = await sellable_variants(session, 10_000, 20_000, stock=6)
+    _, headers = await signed_in(client, session)
+    guest = await new_cart(client)
+    await add(client, guest, dwindled, 5)
+    await add(client, guest, sold_out, 2)
+    await session.execute(update(Variant).where(Variant.id == dwindled).values(stock_on_hand=2))
+    await session.execute(update(Variant).where(Variant.id == sold_out).values(stock_on_hand=0))
+    await session.commit()
+
+    claimed = await client.post("/v1/me/cart/claim", json={"cart_id": guest}, headers=headers)
+
+    assert claimed.status_code == 200, claimed.text
+    assert quantities(claimed.json()) == {str(dwindled): 2}
+
+
 async def test_claiming_an_account_cart_or_unknown_id_is_404(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
