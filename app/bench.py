@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +74,9 @@ class SizeResult:
     seed_seconds: float
     seed_summary: str
     measurements: list[Measurement]
-    load_average: float  # 1-minute, when the measurements ended: other work skews them
+    # The 1-minute load average as the measurements end. The bench itself (client, server,
+    # database) accounts for about 2 of it; more means other work skewed the figures.
+    load_average: float
 
 
 # ---- databases ----
@@ -104,9 +106,8 @@ async def _wipe_postgres(database_url: str) -> None:
         await conn.close()
 
 
-@contextmanager
-def fresh_database(database_url: str | None, products: int, workdir: Path) -> Iterator[str]:
-    """A migrated, empty database for one catalog size."""
+def fresh_database(database_url: str | None, products: int, workdir: Path) -> str:
+    """A migrated, empty database for one catalog size; returns its URL."""
     if database_url is None:
         path = workdir / f"bench-{products}.db"
         for stale in workdir.glob(f"{path.name}*"):
@@ -116,7 +117,7 @@ def fresh_database(database_url: str | None, products: int, workdir: Path) -> It
         url = database_url
         asyncio.run(_wipe_postgres(url))
     migrate(url)
-    yield url
+    return url
 
 
 # ---- the server ----
@@ -195,15 +196,16 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
 
 
 async def measure(
-    client: httpx.AsyncClient,
+    clients: Sequence[httpx.AsyncClient],
     label: str,
     path: str,
     *,
     server_pid: int,
     requests: int,
-    concurrency: int,
     max_seconds: float,
 ) -> Measurement:
+    """`requests` GETs of `path` (or fewer, if `max_seconds` runs out), one client each
+    sending its next request as soon as the previous answer arrives."""
     latencies: list[float] = []
     errors = 0
     issued = 0
@@ -211,7 +213,7 @@ async def measure(
     start = time.perf_counter()
     stop_at = start + max_seconds
 
-    async def one_client() -> None:
+    async def one_client(client: httpx.AsyncClient) -> None:
         nonlocal issued, errors
         while issued < requests and time.perf_counter() < stop_at:
             issued += 1
@@ -226,7 +228,7 @@ async def measure(
             else:
                 errors += 1
 
-    await asyncio.gather(*(one_client() for _ in range(concurrency)))
+    await asyncio.gather(*(one_client(client) for client in clients))
     seconds = time.perf_counter() - start
     server_cpu = process_cpu_seconds(server_pid) - server_cpu
     client_cpu = time.process_time() - client_cpu
@@ -246,9 +248,21 @@ async def measure(
 async def drive(
     base_url: str, server_pid: int, *, requests: int, concurrency: int, max_seconds: float
 ) -> list[Measurement]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
-        listing = await client.get(LIST_PATH)
+    # One client (and one keep-alive connection) per simulated user: a single shared
+    # httpx pool costs several times more CPU per request at this concurrency, and the
+    # load generator shares the machine with the server.
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=base_url,
+                    timeout=30,
+                    limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                )
+            )
+            for _ in range(concurrency)
+        ]
+        listing = await clients[0].get(LIST_PATH)
         listing.raise_for_status()
         items = listing.json()["items"]
         if not items:
@@ -262,11 +276,17 @@ async def drive(
         results = []
         for label, path in routes:
             warm_up = min(requests // 10 + 1, 200)
-            options = {"server_pid": server_pid, "concurrency": concurrency}
-            await measure(client, label, path, requests=warm_up, max_seconds=10, **options)
+            await measure(
+                clients, label, path, server_pid=server_pid, requests=warm_up, max_seconds=10
+            )
             results.append(
                 await measure(
-                    client, label, path, requests=requests, max_seconds=max_seconds, **options
+                    clients,
+                    label,
+                    path,
+                    server_pid=server_pid,
+                    requests=requests,
+                    max_seconds=max_seconds,
                 )
             )
         return results
@@ -331,21 +351,20 @@ def run(
     with tempfile.TemporaryDirectory(prefix="facet-bench-") as tmp:
         workdir = Path(tmp)
         for products in sizes:
-            with fresh_database(database_url, products, workdir) as url:
-                started = time.perf_counter()
-                summary = asyncio.run(seed(products=products, database_url=url))
-                seed_seconds = time.perf_counter() - started
-                log = workdir / f"server-{products}.log"
-                with running_server(url, log) as (base_url, pid):
-                    measurements = asyncio.run(
-                        drive(
-                            base_url,
-                            pid,
-                            requests=requests,
-                            concurrency=concurrency,
-                            max_seconds=max_seconds,
-                        )
+            url = fresh_database(database_url, products, workdir)
+            started = time.perf_counter()
+            summary = asyncio.run(seed(products=products, database_url=url))
+            seed_seconds = time.perf_counter() - started
+            with running_server(url, workdir / f"server-{products}.log") as (base_url, pid):
+                measurements = asyncio.run(
+                    drive(
+                        base_url,
+                        pid,
+                        requests=requests,
+                        concurrency=concurrency,
+                        max_seconds=max_seconds,
                     )
+                )
             result = SizeResult(
                 products, backend, seed_seconds, summary, measurements, os.getloadavg()[0]
             )

@@ -43,9 +43,13 @@ def _cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:
-    from app.seed import seed
+    from app.seed import CatalogNotEmpty, seed
 
-    created = asyncio.run(seed(products=args.products))
+    try:
+        created = asyncio.run(seed(products=args.products))
+    except CatalogNotEmpty as exc:
+        print(f"facet: {exc}", file=sys.stderr)
+        return 1
     print(created)
     return 0
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +28,7 @@ from app.catalog.models import (
     ProductImage,
     Variant,
 )
-from app.cli import migrate
+from app.cli import PROJECT_ROOT, migrate
 from app.core.db import create_engine, create_sessionmaker
 from app.seed import CatalogNotEmpty, seed
 from tests.conftest import recreate_pg_database, unavailable
@@ -262,3 +264,47 @@ async def test_seed_on_postgresql_only_once() -> None:
     assert first.startswith("seeded 23 categories, 40 products")
     assert "nothing seeded" in second
     assert (await count_rows(url))["products"] == 40
+
+
+async def test_facet_seed_command_seeds_the_configured_database(tmp_path: Path) -> None:
+    url = await fresh_sqlite(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACET_")}
+    env["FACET_DATABASE_URL"] = url
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "app.cli", "seed", "--products", "12"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("seeded 23 categories, 12 products")
+    assert (await count_rows(url))["products"] == 12
+
+
+async def test_facet_seed_command_refuses_a_seeded_database_in_one_line(tmp_path: Path) -> None:
+    url = await fresh_sqlite(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACET_")}
+    env["FACET_DATABASE_URL"] = url
+    command = [sys.executable, "-m", "app.cli", "seed", "--products", "5"]
+    results = [
+        await asyncio.to_thread(
+            subprocess.run,
+            command,
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        for _ in range(2)
+    ]
+    assert results[0].returncode == 0, results[0].stderr
+    assert results[1].returncode == 1
+    assert "Traceback" not in results[1].stderr
+    assert "catalog is not empty" in results[1].stderr
+    assert (await count_rows(url))["products"] == 5
