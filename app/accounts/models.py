@@ -11,10 +11,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, IdMixin, TimestampMixin, utcnow
+from app.core.db import Base, IdMixin, TimestampMixin, str_enum, utcnow
 
 PII = {"pii": True}
 
@@ -31,9 +31,7 @@ class Account(IdMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(200), info=PII)
     phone: Mapped[str | None] = mapped_column(String(32), info=PII)
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=16, validate_strings=True), default=Role.customer
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.customer)
     is_active: Mapped[bool] = mapped_column(default=True)
     adult_verified_at: Mapped[datetime]
 

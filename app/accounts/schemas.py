@@ -71,7 +71,9 @@ class RefreshRequest(InputModel):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
-class AddressCreate(InputModel):
+class PostalAddress(InputModel):
+    """A mailing address (P1), as saved on an account or given at checkout."""
+
     full_name: Name
     line1: AddressLine
     line2: AddressLine | None = None
@@ -79,6 +81,9 @@ class AddressCreate(InputModel):
     region: Region | None = None
     postal_code: PostalCode
     country: CountryCode = Field(description="ISO 3166-1 alpha-2 code, e.g. US.")
+
+
+class AddressCreate(PostalAddress):
     phone: Phone | None = None
     is_default: Flag = False
 

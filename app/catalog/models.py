@@ -7,21 +7,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, IdMixin, TimestampMixin, utcnow
-
-
-def _enum(cls: type[StrEnum], length: int = 16) -> Enum:
-    # Store the values ("14k"), not the member names ("k14").
-    return Enum(
-        cls,
-        native_enum=False,
-        length=length,
-        validate_strings=True,
-        values_callable=lambda members: [m.value for m in members],
-    )
+from app.core.db import Base, IdMixin, TimestampMixin, str_enum, utcnow
 
 
 class Metal(StrEnum):
@@ -120,15 +109,15 @@ class Product(IdMixin, TimestampMixin, Base):
     category_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True
     )
-    metal: Mapped[Metal] = mapped_column(_enum(Metal), index=True)
-    metal_purity: Mapped[MetalPurity | None] = mapped_column(_enum(MetalPurity, 8))
-    stone_type: Mapped[StoneType | None] = mapped_column(_enum(StoneType), index=True)
+    metal: Mapped[Metal] = mapped_column(str_enum(Metal), index=True)
+    metal_purity: Mapped[MetalPurity | None] = mapped_column(str_enum(MetalPurity, 8))
+    stone_type: Mapped[StoneType | None] = mapped_column(str_enum(StoneType), index=True)
     # Hundredths of a carat (150 = 1.50 ct): exact, no floats.
     carat_points: Mapped[int | None] = mapped_column(index=True)
-    cut: Mapped[DiamondCut | None] = mapped_column(_enum(DiamondCut), index=True)
+    cut: Mapped[DiamondCut | None] = mapped_column(str_enum(DiamondCut), index=True)
     color: Mapped[str | None] = mapped_column(String(1), index=True)
-    clarity: Mapped[DiamondClarity | None] = mapped_column(_enum(DiamondClarity, 8), index=True)
-    grading_lab: Mapped[GradingLab | None] = mapped_column(_enum(GradingLab, 8))
+    clarity: Mapped[DiamondClarity | None] = mapped_column(str_enum(DiamondClarity, 8), index=True)
+    grading_lab: Mapped[GradingLab | None] = mapped_column(str_enum(GradingLab, 8))
     certificate_number: Mapped[str | None] = mapped_column(String(40))
     is_published: Mapped[bool] = mapped_column(default=False)
     published_at: Mapped[datetime | None]
@@ -168,7 +157,7 @@ class Variant(IdMixin, TimestampMixin, Base):
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     ring_size: Mapped[str | None] = mapped_column(String(8))
     chain_length_cm: Mapped[int | None]
-    metal: Mapped[Metal | None] = mapped_column(_enum(Metal))
+    metal: Mapped[Metal | None] = mapped_column(str_enum(Metal))
     price_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     stock_on_hand: Mapped[int] = mapped_column(default=0)
@@ -198,7 +187,7 @@ class InventoryMovement(IdMixin, Base):
     )
     delta: Mapped[int]
     stock_after: Mapped[int]
-    reason: Mapped[MovementReason] = mapped_column(_enum(MovementReason))
+    reason: Mapped[MovementReason] = mapped_column(str_enum(MovementReason))
     note: Mapped[str | None] = mapped_column(String(500))
     actor_account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")

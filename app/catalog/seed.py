@@ -307,6 +307,10 @@ class Grades:
     color: str
     clarity: DiamondClarity
 
+    def as_fields(self) -> dict[str, object]:
+        """The Draft/Product keyword arguments for these grades."""
+        return {"cut": self.cut, "color": self.color, "clarity": self.clarity}
+
     @property
     def factor(self) -> float:
         return CUT_FACTORS[self.cut] * COLOR_FACTORS[self.color] * CLARITY_FACTORS[self.clarity]
@@ -534,9 +538,7 @@ class Maker:
             metal_purity=purity,
             stone_type=StoneType.lab_diamond if lab else StoneType.diamond,
             carat_points=total,
-            cut=grades.cut,
-            color=grades.color,
-            clarity=grades.clarity,
+            **grades.as_fields(),
         )
         draft.options = self.ring_options(usd, 2_000, 25_000)
         return draft
@@ -618,9 +620,7 @@ class Maker:
             metal_purity=purity,
             stone_type=StoneType.lab_diamond if lab else StoneType.diamond,
             carat_points=points,
-            cut=grades.cut,
-            color=grades.color,
-            clarity=grades.clarity,
+            **grades.as_fields(),
         )
         draft.options = self.ring_options(usd, 200, 3_000)
         return draft
@@ -778,9 +778,7 @@ class Maker:
             metal_purity=purity,
             stone_type=StoneType.diamond,
             carat_points=points,
-            cut=grades.cut,
-            color=grades.color,
-            clarity=grades.clarity,
+            **grades.as_fields(),
         )
         draft.options = self.ring_options(usd, 700, 6_000, mens=True)
         return draft
@@ -813,9 +811,7 @@ class Maker:
                 metal_purity=purity,
                 stone_type=StoneType.lab_diamond if lab else StoneType.diamond,
                 carat_points=points,
-                cut=grades.cut,
-                color=grades.color,
-                clarity=grades.clarity,
+                **grades.as_fields(),
             )
         elif kind == "pearl":
             size = self.rng.choice((6, 7, 8, 9))
@@ -878,9 +874,7 @@ class Maker:
             metal_purity=purity,
             stone_type=StoneType.diamond,
             carat_points=points,
-            cut=grades.cut,
-            color=grades.color,
-            clarity=grades.clarity,
+            **grades.as_fields(),
         )
         draft.options = [(None, None, retail(usd, 250, 12_000))]
         return draft
@@ -929,9 +923,7 @@ class Maker:
                 metal_purity=purity,
                 stone_type=StoneType.diamond,
                 carat_points=points,
-                cut=grades.cut,
-                color=grades.color,
-                clarity=grades.clarity,
+                **grades.as_fields(),
             )
         price = retail(usd, 120, 8_000)
         chain_step = 10 if metal == Metal.silver else 30
@@ -1087,9 +1079,7 @@ class Maker:
             metal_purity=None,
             stone_type=StoneType.lab_diamond if lab_grown else StoneType.diamond,
             carat_points=points,
-            cut=grades.cut,
-            color=grades.color,
-            clarity=grades.clarity,
+            **grades.as_fields(),
             grading_lab=grading_lab,
             certificate_number=self.certificate(grading_lab, lab_grown=lab_grown),
         )

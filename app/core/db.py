@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -64,6 +65,18 @@ class IdMixin:
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def str_enum(cls: type[StrEnum], length: int = 16) -> Enum:
+    """A string column holding a StrEnum's values ("14k", not the member name "k14"),
+    checked in Python rather than by a database enum type, so adding a value needs no DDL."""
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def is_sqlite(url: str) -> bool:

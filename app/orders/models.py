@@ -7,16 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, IdMixin, TimestampMixin, utcnow
+from app.core.db import Base, IdMixin, TimestampMixin, str_enum, utcnow
 
 PII = {"pii": True}
-
-
-def _enum(cls: type[StrEnum], length: int = 24) -> Enum:
-    return Enum(cls, native_enum=False, length=length, validate_strings=True)
 
 
 class OrderStatus(StrEnum):
@@ -48,7 +44,7 @@ class Order(IdMixin, TimestampMixin, Base):
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
     status: Mapped[OrderStatus] = mapped_column(
-        _enum(OrderStatus), default=OrderStatus.pending_payment
+        str_enum(OrderStatus, 24), default=OrderStatus.pending_payment
     )
     email: Mapped[str] = mapped_column(String(254), info=PII)
     phone: Mapped[str | None] = mapped_column(String(32), info=PII)
@@ -68,7 +64,7 @@ class Order(IdMixin, TimestampMixin, Base):
     payment_provider: Mapped[str] = mapped_column(String(16))
     payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     payment_state: Mapped[PaymentState] = mapped_column(
-        _enum(PaymentState), default=PaymentState.none
+        str_enum(PaymentState, 24), default=PaymentState.none
     )
     # Raised only by a definitive decline, so a retry after a timeout reuses the same
     # idempotency key and can never charge twice.

@@ -6,28 +6,18 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
-from app.accounts.schemas import AddressLine, City, PostalCode, Region
+from app.accounts.schemas import PostalAddress
 from app.carts.schemas import TotalsRead
-from app.core.schemas import CountryCode, Email, Flag, InputModel, Name, OutputModel, Phone
+from app.core.schemas import Email, Flag, InputModel, OutputModel, Phone
 from app.orders.models import OrderStatus, PaymentState
-
-
-class AddressIn(InputModel):
-    full_name: Name
-    line1: AddressLine
-    line2: AddressLine | None = None
-    city: City
-    region: Region | None = None
-    postal_code: PostalCode
-    country: CountryCode
 
 
 class CheckoutRequest(InputModel):
     cart_id: uuid.UUID
     email: Email
     phone: Phone
-    shipping_address: AddressIn
-    billing_address: AddressIn | None = Field(
+    shipping_address: PostalAddress
+    billing_address: PostalAddress | None = Field(
         default=None, description="Only when it differs from the shipping address."
     )
     date_of_birth: date | None = Field(default=None, description="Or send `is_adult: true`.")

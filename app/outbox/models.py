@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, Index, String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, IdMixin, utcnow
+from app.core.db import Base, IdMixin, str_enum, utcnow
 
 PII = {"pii": True}
 
@@ -30,15 +30,13 @@ class OutboxMessage(IdMixin, Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (Index("ix_outbox_messages_due", "status", "next_attempt_at"),)
 
-    category: Mapped[MessageCategory] = mapped_column(
-        Enum(MessageCategory, native_enum=False, length=16, validate_strings=True)
-    )
+    category: Mapped[MessageCategory] = mapped_column(str_enum(MessageCategory))
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(254), info=PII)
     subject: Mapped[str] = mapped_column(String(200), info=PII)
     body: Mapped[str] = mapped_column(Text, info=PII)
     status: Mapped[MessageStatus] = mapped_column(
-        Enum(MessageStatus, native_enum=False, length=16, validate_strings=True),
+        str_enum(MessageStatus),
         default=MessageStatus.pending,
     )
     attempts: Mapped[int] = mapped_column(default=0)
