@@ -117,6 +117,8 @@ def contains_card_number(value: object) -> bool:
             return False
         case int():
             return contains_card_number(str(value))
+        case float():
+            return value.is_integer() and contains_card_number(str(int(value)))
         case dict():
             return any(contains_card_number(k) or contains_card_number(v) for k, v in value.items())
         case list() | tuple():

@@ -556,11 +556,12 @@ CARD = "4242424242424242"
         {"payment_method": CARD},
         {"payment_method": "4242 4242 4242 4242"},
         {"payment_method": 4242424242424242},
+        {"payment_method": 4242424242424242.0},
         {"payment_method": "pm_card_visa", "card": "4242-4242-4242-4242"},
         {"payment_method": "pm_card_visa", "extra": {"4242424242424242": "x"}},
         {"payment_method": "pm_card_visa", "cards": ["378282246310005"]},
     ],
-    ids=["token", "spaced", "number", "dashed-field", "key", "amex-in-list"],
+    ids=["token", "spaced", "number", "float", "dashed-field", "key", "amex-in-list"],
 )
 async def test_a_card_number_anywhere_in_a_payment_body_is_refused_before_the_processor(
     client: httpx.AsyncClient,
