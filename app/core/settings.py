@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     payment_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
+    # -- Payment hardening: card testing (issue 7) --
+    # Payment attempts counted per order and per client address over this window.
+    payment_attempt_window_seconds: int = Field(default=3600, ge=60)
+    # Attempts on one order beyond this answer 429 until the window ends.
+    payment_attempts_per_order: int = Field(default=5, ge=1)
+    # Attempts from one client address (over all orders) beyond this answer 429.
+    payment_attempts_per_address: int = Field(default=20, ge=1)
+    # At this many attempts on one order in the window (or declines in all) the order is
+    # cancelled and its stock released: a card tester cannot hold stock by retrying.
+    payment_attempts_cancel_order_at: int = Field(default=10, ge=2)
+
     shipping_carrier: ShippingCarrierName = ShippingCarrierName.free
     fedex_api_base: str = "https://apis.fedex.com"
     fedex_client_id: SecretStr = SecretStr("")

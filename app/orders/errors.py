@@ -51,16 +51,52 @@ class PaymentRejectedProblem(AppError):
     title = "The payment processor refused the request"
 
 
+class PaymentAttemptsExhausted(Conflict):
+    """Too many payment attempts on one order: it is cancelled and its stock released, so
+    a card tester cannot keep retrying nor hold stock."""
+
+    type = "payment-attempts-exhausted"
+    title = "Too many payment attempts: the order is cancelled"
+    commit_changes = True
+
+
+class PaymentUnderReview(Conflict):
+    """The processor reported an amount or currency other than the order's: recorded and
+    flagged for staff, never treated as paid."""
+
+    type = "payment-under-review"
+    title = "The payment does not match the order; staff will review it"
+    commit_changes = True
+
+
+class PaymentNotShippable(Conflict):
+    type = "payment-not-shippable"
+    title = "The order's payment does not allow shipping"
+
+
+class OrderChangedMeanwhile(Conflict):
+    """Money moved at the processor, but another request changed the order first. What
+    moved is recorded and the order flagged for staff, so the request commits."""
+
+    type = "order-changed-meanwhile"
+    title = "The order changed while the processor was called"
+    commit_changes = True
+
+
+# Shipping fails only after any capture is recorded on the order; these commit so that
+# record survives the failed request (nothing else has been written by then).
 class CarrierUnavailable(ServiceUnavailable):
     type = "carrier-unavailable"
     title = "The carrier did not answer; retry"
     headers = {"Retry-After": "5"}
+    commit_changes = True
 
 
 class CarrierRejected(AppError):
     status = 422
     type = "carrier-rejected"
     title = "The carrier refused the shipment"
+    commit_changes = True
 
 
 class InvalidWebhookProblem(AppError):

@@ -29,7 +29,10 @@ class PaymentState(StrEnum):
     authorized = "authorized"  # manual capture: held on the card, not yet captured
     captured = "captured"
     voided = "voided"
+    partially_refunded = "partially_refunded"
     refunded = "refunded"
+    # The buyer's bank opened a chargeback: the money is in question, so nothing ships.
+    disputed = "disputed"
 
 
 class Order(IdMixin, TimestampMixin, Base):
@@ -70,6 +73,14 @@ class Order(IdMixin, TimestampMixin, Base):
     # idempotency key and can never charge twice.
     payment_attempt: Mapped[int] = mapped_column(default=0)
     amount_refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Why staff must look at this order's payment (an amount that does not match, a
+    # dispute, a label bought for an order cancelled meanwhile); None when all is well.
+    payment_review: Mapped[str | None] = mapped_column(String(200), info={"pii": False})
+    # The last "payment failed" email: at most one per order per hour (card testing).
+    payment_failure_notified_at: Mapped[datetime | None]
+    # The expiry job could not void this order's payment: retry after this time, so one
+    # failing order never holds up the rest of the batch.
+    expiry_retry_at: Mapped[datetime | None]
 
     reserved_until: Mapped[datetime]
     stock_released: Mapped[bool] = mapped_column(default=False)

@@ -18,6 +18,7 @@ from app.core.schemas import Email, Page
 from app.orders import checkout as checkout_service
 from app.orders import fulfilment, payments
 from app.orders.models import Order, OrderStatus
+from app.orders.payments import PaymentAttempts
 from app.orders.schemas import (
     AdminOrderRead,
     CheckoutRequest,
@@ -25,6 +26,7 @@ from app.orders.schemas import (
     OrderRead,
     OrderSummary,
     PaymentConfirm,
+    PaymentResult,
     RefundRequest,
     TrackingRead,
 )
@@ -41,6 +43,7 @@ admin_router = APIRouter(prefix="/admin/orders", tags=["admin"], route_class=Fac
 
 ORDER_ERRORS = problem_responses(401, 404, 409)
 PAYMENT_ERRORS = problem_responses(401, 402, 404, 409, 503)
+PAY_ERRORS = problem_responses(401, 402, 404, 409, 429, 503)
 TRACK_LIMIT_PER_MINUTE = 30
 
 OrderToken = Annotated[
@@ -88,21 +91,48 @@ async def checkout(
     return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
 
 
-@router.post("/orders/{order_id}/payments", operation_id="payOrder", responses=PAYMENT_ERRORS)
+async def count_payment_attempt(
+    limiter: RateLimitDep, settings: SettingsDep, client_ip: ClientIpDep, order_id: uuid.UUID
+) -> PaymentAttempts:
+    """Count the attempt per order and per address before anything reads the database:
+    the counters may live in the database, written in their own transaction."""
+    window = settings.payment_attempt_window_seconds
+    on_order = await limiter.hit(f"pay:order:{order_id}", window)
+    from_address = await limiter.hit(f"pay:ip:{client_ip}", window)
+    return PaymentAttempts(
+        on_order=on_order.count,
+        order_resets_in=on_order.resets_in,
+        from_address=from_address.count,
+        address_resets_in=from_address.resets_in,
+    )
+
+
+@router.post("/orders/{order_id}/payments", operation_id="payOrder", responses=PAY_ERRORS)
 async def pay_order(
+    attempts: Annotated[PaymentAttempts, Depends(count_payment_attempt)],
     session: SessionDep,
+    settings: SettingsDep,
     provider: PaymentProviderDep,
     actor: OptionalAccount,
     order_id: uuid.UUID,
     body: PaymentConfirm,
     token: OrderToken = None,
-) -> OrderRead:
-    """Pay with a processor payment-method token. A decline leaves the order awaiting
-    payment (402); a processor timeout is a 503 that is safe to retry."""
-    order = await payments.pay(
-        session, provider, actor, token, order_id, payment_method=body.payment_method
+) -> PaymentResult:
+    """Pay with a processor payment-method token (`pm_...`; card numbers are refused with
+    422). A decline leaves the order awaiting payment (402); a processor timeout is a 503
+    that is safe to retry; too many attempts are 429, and past a hard cap the order is
+    cancelled. When the buyer must authenticate (3-D Secure), `customer_action` says how
+    and the order stays payable."""
+    outcome = await payments.pay(
+        session, provider, settings, actor, token, order_id,
+        payment_method=body.payment_method, attempts=attempts,
+    )  # fmt: skip
+    result: PaymentResult = order_read(
+        await load_order(session, outcome.order.id),
+        PaymentResult,
+        customer_action=outcome.customer_action,
     )
-    return order_read(await load_order(session, order.id))
+    return result
 
 
 @router.post(
@@ -162,7 +192,8 @@ async def cancel_order(
     token: OrderToken = None,
 ) -> OrderRead:
     """Cancel before shipment: the stock is released and a payment voided or refunded."""
-    order = await get_accessible_order(session, order_id, actor, token, for_update=True)
+    # Not locked: the processor is called before anything is written (see payments.py).
+    order = await get_accessible_order(session, order_id, actor, token)
     label = "guest" if actor is None else "customer"
     if actor is not None and actor.role.value == "staff":
         label = "staff"
@@ -176,7 +207,9 @@ ADMIN_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
 
 
 async def get_any_order(session: SessionDep, _: StaffAccount, order_id: uuid.UUID) -> Order:
-    return await load_order(session, order_id, for_update=True)
+    # Not locked: ship and refund call the processor and the carrier before they write,
+    # and every write is conditional on the status read here.
+    return await load_order(session, order_id)
 
 
 AnyOrder = Annotated[Order, Depends(get_any_order)]

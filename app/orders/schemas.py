@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.accounts.schemas import PostalAddress
 from app.carts.schemas import TotalsRead
@@ -102,10 +104,65 @@ class OrderSummary(OutputModel):
     created_at: datetime
 
 
+# 12 to 19 digits, possibly grouped by spaces or dashes: the shape of a card number (PAN).
+CARD_NUMBER = re.compile(r"(?<!\d)\d(?:[ -]?\d){11,18}(?!\d)")
+
+
+def contains_card_number(value: object) -> bool:
+    """Whether a card-number-shaped value hides anywhere in a request body (keys too)."""
+    match value:
+        case str():
+            return CARD_NUMBER.search(value) is not None
+        case bool():
+            return False
+        case int():
+            return contains_card_number(str(value))
+        case float():
+            return value.is_integer() and contains_card_number(str(int(value)))
+        case dict():
+            return any(contains_card_number(k) or contains_card_number(v) for k, v in value.items())
+        case list() | tuple():
+            return any(contains_card_number(item) for item in value)
+        case _:
+            return False
+
+
 class PaymentConfirm(InputModel):
+    """A payment confirmation carries only the processor's token, never card data (P7).
+    Authorize.Net's Accept.js opaque data (`dataDescriptor`, `dataValue`) will be a
+    second, alternative field once that adapter exists."""
+
     payment_method: Annotated[
-        str, StringConstraints(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9_]+$")
+        str, StringConstraints(min_length=4, max_length=100, pattern=r"^pm_[A-Za-z0-9_]+$")
     ] = Field(description="The processor's payment-method token, e.g. `pm_card_visa`.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_card_numbers(cls, data: object) -> object:
+        # Checked before any field, so the refusal names no field and echoes nothing.
+        if contains_card_number(data):
+            raise PydanticCustomError(
+                "card_number_refused",
+                "Card numbers are not accepted; pay with the processor's payment-method token.",
+            )
+        return data
+
+
+class CustomerAction(OutputModel):
+    """What the buyer's browser or app needs to finish a payment the processor holds for
+    authentication (3-D Secure/SCA), e.g. with Stripe.js `handleNextAction`."""
+
+    type: str = Field(description="The processor's next action, e.g. `use_stripe_sdk`.")
+    client_secret: str
+    redirect_url: str | None = None
+
+
+class PaymentResult(OrderRead):
+    customer_action: CustomerAction | None = Field(
+        default=None,
+        description="Set when the buyer must authenticate; the order stays payable and "
+        "the processor's webhook completes it.",
+    )
 
 
 class TrackingRead(OutputModel):
@@ -125,6 +182,10 @@ class OrderEventRead(OutputModel):
 
 class AdminOrderRead(OrderRead):
     events: list[OrderEventRead]
+    payment_review: str | None = Field(
+        description="Why staff must look at the payment (an amount that does not match, a "
+        "dispute, ...); null when nothing needs review."
+    )
 
 
 class RefundRequest(InputModel):

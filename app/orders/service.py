@@ -11,11 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Account, Role
+from app.adapters.payments.base import IntentStatus, PaymentIntent
 from app.carts.schemas import TotalsRead
+from app.catalog import repository as catalog
+from app.core.db import utcnow
 from app.core.pagination import paginate_by_creation
 from app.core.security import hash_token
 from app.orders.errors import IllegalTransition, OrderNotFound
-from app.orders.models import Order, OrderEvent, OrderStatus
+from app.orders.models import Order, OrderEvent, OrderStatus, PaymentState
 from app.orders.schemas import (
     AdminOrderRead,
     OrderEventRead,
@@ -122,6 +125,89 @@ async def transition(
     return True
 
 
+def flag_for_review(order: Order, reason: str) -> None:
+    """Mark the order's payment for staff (shown in the admin order view); the newest
+    reason first, the column's length kept."""
+    previous = order.payment_review
+    order.payment_review = (f"{reason}; {previous}" if previous else reason)[:200]
+
+
+def _amount_taken(intent: PaymentIntent) -> int:
+    if intent.status == IntentStatus.succeeded:
+        return intent.amount_received_minor
+    return intent.amount_capturable_minor
+
+
+def payment_matches(order: Order, intent: PaymentIntent) -> bool:
+    """The processor took (or holds) exactly the order's amount, in the order's currency."""
+    return (
+        _amount_taken(intent) == order.total_minor
+        and intent.currency.upper() == order.currency.upper()
+    )
+
+
+async def _mark_paid(
+    session: AsyncSession, order: Order, state: PaymentState, *, actor: str
+) -> None:
+    moved = await transition(
+        session, order, OrderStatus.paid, actor=actor, payment_state=state, paid_at=utcnow()
+    )
+    if not moved:
+        return
+    for line in order.lines:
+        await catalog.add_units_sold(session, line.product_id, line.quantity)
+    items = "\n".join(
+        f"- {line.quantity} x {line.product_name} ({line.sku})" for line in order.lines
+    )
+    notify(
+        session,
+        order,
+        "order_confirmation",
+        "Thank you for your order",
+        [
+            f"We have received your payment of {money(order.total_minor, order.currency)}.",
+            f"Your order:\n{items}",
+            "It ships free, in our gift box. We will email the tracking number when it leaves.",
+        ],
+    )
+
+
+async def apply_intent(
+    session: AsyncSession, order: Order, intent: PaymentIntent, *, actor: str
+) -> bool:
+    """Record what the processor says it took. Returns False when the amount or currency
+    differs from the order's: then nothing is marked paid and the order is flagged."""
+    taken = intent.status in (IntentStatus.succeeded, IntentStatus.requires_capture)
+    if not taken:
+        return True
+    moves = order.status == OrderStatus.pending_payment or (
+        order.status != OrderStatus.cancelled
+        and order.payment_state == PaymentState.authorized
+        and intent.status == IntentStatus.succeeded
+    )
+    if not moves:
+        return True
+    if not payment_matches(order, intent):
+        flag_for_review(
+            order,
+            f"amount mismatch: the processor reported {_amount_taken(intent)} "
+            f"{intent.currency.upper()} against a total of {order.total_minor} {order.currency}",
+        )
+        await session.flush()
+        return False
+    if order.status == OrderStatus.pending_payment:
+        state = (
+            PaymentState.captured
+            if intent.status == IntentStatus.succeeded
+            else PaymentState.authorized
+        )
+        await _mark_paid(session, order, state, actor=actor)
+    else:
+        order.payment_state = PaymentState.captured
+        await session.flush()
+    return True
+
+
 def record_creation(session: AsyncSession, order: Order, *, actor: str) -> None:
     session.add(
         OrderEvent(
@@ -177,7 +263,10 @@ async def admin_order_read(session: AsyncSession, order: Order) -> AdminOrderRea
         .order_by(OrderEvent.created_at, OrderEvent.id)
     )
     result: AdminOrderRead = order_read(
-        order, AdminOrderRead, events=[OrderEventRead.model_validate(e) for e in events]
+        order,
+        AdminOrderRead,
+        events=[OrderEventRead.model_validate(e) for e in events],
+        payment_review=order.payment_review,
     )
     return result
 

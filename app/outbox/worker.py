@@ -37,8 +37,8 @@ async def housekeeping(
     provider: PaymentProvider,
     settings: Settings,
 ) -> HousekeepingResult:
-    async with sessionmaker() as session, session.begin():
-        expired = await expire_unpaid(session, provider)
+    # Its own transactions, one per order, none open across a processor call.
+    expired = await expire_unpaid(sessionmaker, provider)
     async with sessionmaker() as session, session.begin():
         carts = await purge_abandoned(session, days=settings.cart_abandoned_days)
         keys = await purge_expired(session)

@@ -17,8 +17,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # payment_state gains partially_refunded and disputed: a non-native enum, no DDL.
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('payment_review', sa.String(length=200), nullable=True))
+        batch_op.add_column(
+            sa.Column('payment_failure_notified_at', sa.DateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(sa.Column('expiry_retry_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_column('expiry_retry_at')
+        batch_op.drop_column('payment_failure_notified_at')
+        batch_op.drop_column('payment_review')

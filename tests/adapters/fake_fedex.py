@@ -1,7 +1,9 @@
 """A loopback stand-in for FedEx's REST API: OAuth, Rate, Ship and Track.
 
-It records every request, dedupes shipments by `x-customer-transaction-id`, and
-lets a test revoke tokens, inject failures and delay replies.
+It records every request, dedupes shipments by `x-customer-transaction-id` (unless
+`dedupe_by_transaction_id` is off, as on the real FedEx), finds shipments by customer
+reference, and lets a test revoke tokens, inject failures and delay replies (before
+handling, or after: `late_replies` applies the request, then answers late).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ TOKEN_PATH = "/oauth/token"
 RATE_PATH = "/rate/v1/rates/quotes"
 SHIP_PATH = "/ship/v1/shipments"
 TRACK_PATH = "/track/v1/trackingnumbers"
+REFERENCE_PATH = "/track/v1/referencenumbers"
 
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret"
@@ -56,6 +59,9 @@ class FakeFedEx:
     scans: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
     failures: dict[str, deque[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    dedupe_by_transaction_id: bool = True
+    by_reference: dict[str, list[str]] = field(default_factory=dict)
+    late_replies: dict[str, deque[float]] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.__dict__.update(FakeFedEx().__dict__)
@@ -74,6 +80,7 @@ class FakeFedEx:
                 Route(RATE_PATH, self._api(self._rate), methods=["POST"]),
                 Route(SHIP_PATH, self._api(self._ship), methods=["POST"]),
                 Route(TRACK_PATH, self._api(self._track), methods=["POST"]),
+                Route(REFERENCE_PATH, self._api(self._by_reference), methods=["POST"]),
             ]
         )
 
@@ -122,6 +129,8 @@ class FakeFedEx:
             status, body = queued.popleft()
             return JSONResponse(body, status_code=status)
         reply: dict[str, Any] = await handler(record)
+        if late := self.late_replies.get(record.path):
+            await asyncio.sleep(late.popleft())
         return JSONResponse(reply)
 
     async def _rate(self, record: Recorded) -> dict[str, Any]:
@@ -146,10 +155,17 @@ class FakeFedEx:
 
     async def _ship(self, record: Recorded) -> dict[str, Any]:
         transaction_id = record.headers.get("x-customer-transaction-id")
-        if transaction_id and transaction_id in self.by_transaction_id:
+        if (
+            self.dedupe_by_transaction_id
+            and transaction_id
+            and transaction_id in self.by_transaction_id
+        ):
             return self.by_transaction_id[transaction_id]
         self.created.append(record.body)
         tracking_number = f"7949{len(self.created):08d}"
+        package = record.body["requestedShipment"]["requestedPackageLineItems"][0]
+        for ref in package.get("customerReferences", []):
+            self.by_reference.setdefault(ref["value"], []).append(tracking_number)
         reply = {
             "transactionId": f"fake-ship-{len(self.created)}",
             "customerTransactionId": transaction_id,
@@ -166,6 +182,28 @@ class FakeFedEx:
         if transaction_id:
             self.by_transaction_id[transaction_id] = reply
         return reply
+
+    async def _by_reference(self, record: Recorded) -> dict[str, Any]:
+        reference = record.body["referencesInformation"]["value"]
+        numbers = self.by_reference.get(reference, [])
+        results: list[dict[str, Any]] = [
+            {
+                "trackingNumberInfo": {"trackingNumber": number},
+                "serviceDetail": {"type": "PRIORITY_OVERNIGHT"},
+            }
+            for number in numbers
+        ] or [
+            {
+                "error": {
+                    "code": "TRACKING.REFERENCENUMBER.NOTFOUND",
+                    "message": "Reference number cannot be found.",
+                }
+            }
+        ]
+        return {
+            "transactionId": "fake-reference",
+            "output": {"completeTrackResults": [{"trackResults": results}]},
+        }
 
     async def _track(self, record: Recorded) -> dict[str, Any]:
         number = record.body["trackingInfo"][0]["trackingNumberInfo"]["trackingNumber"]

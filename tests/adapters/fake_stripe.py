@@ -37,6 +37,8 @@ Outcome = tuple[int, Json]
 Handler = Callable[[dict[str, str], dict[str, str]], Outcome]
 
 SUCCEEDING_CARDS = {"pm_card_visa", "pm_card_mastercard"}
+# Stripe's test method for a card whose issuer demands 3-D Secure on every payment.
+AUTHENTICATION_CARDS = {"pm_card_authenticationRequired"}
 DECLINING_CARDS = {
     "pm_card_chargeDeclined": ("generic_decline", "Your card was declined."),
     "pm_card_insufficientFunds": ("insufficient_funds", "Your card has insufficient funds."),
@@ -223,9 +225,12 @@ class FakeStripe:
             if name.startswith("metadata[") and name.endswith("]")
         }
         method_types = [v for k, v in sorted(form.items()) if k.startswith("payment_method_types[")]
+        intent_id = f"pi_{secrets.token_hex(12)}"
         intent: Json = {
-            "id": f"pi_{secrets.token_hex(12)}",
+            "id": intent_id,
             "object": "payment_intent",
+            "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
+            "next_action": None,
             "amount": int(amount),
             "amount_capturable": 0,
             "amount_received": 0,
@@ -267,6 +272,17 @@ class FakeStripe:
             intent["last_payment_error"] = error
             intent["status"] = "requires_payment_method"
             return 402, {"error": {**error, "payment_intent": copy.deepcopy(intent)}}
+        if method in AUTHENTICATION_CARDS:
+            intent["payment_method"] = method
+            intent["status"] = "requires_action"
+            intent["next_action"] = {
+                "type": "use_stripe_sdk",
+                "use_stripe_sdk": {
+                    "type": "three_d_secure_redirect",
+                    "stripe_js": "https://hooks.stripe.com/3d_secure_2/hosted",
+                },
+            }
+            return 200, intent
         if method not in SUCCEEDING_CARDS:
             return self._missing("PaymentMethod", method, param="payment_method")
         intent["payment_method"] = method
@@ -281,6 +297,23 @@ class FakeStripe:
             intent["amount_received"] = intent["amount"]
             self.ledger.append(ServerCharge(intent["id"], "capture", intent["amount"]))
         return 200, intent
+
+    def authenticate(self, intent_id: str) -> Json:
+        """The buyer passes 3-D Secure in their browser: the intent completes as a confirm
+        would have (the app learns it from the webhook)."""
+        intent = self.intents[intent_id]
+        assert intent["status"] == "requires_action", intent["status"]
+        intent["next_action"] = None
+        intent["latest_charge"] = f"ch_{secrets.token_hex(12)}"
+        if intent["capture_method"] == "manual":
+            intent["status"] = "requires_capture"
+            intent["amount_capturable"] = intent["amount"]
+            self.ledger.append(ServerCharge(intent_id, "authorization", intent["amount"]))
+        else:
+            intent["status"] = "succeeded"
+            intent["amount_received"] = intent["amount"]
+            self.ledger.append(ServerCharge(intent_id, "capture", intent["amount"]))
+        return copy.deepcopy(intent)
 
     def _capture(self, params: dict[str, str], _: dict[str, str]) -> Outcome:
         intent = self._intent(params["id"])

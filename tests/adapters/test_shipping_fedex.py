@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import socket
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from tests.adapters.fake_fedex import (
     CLIENT_ID,
     CLIENT_SECRET,
     RATE_PATH,
+    REFERENCE_PATH,
     SHIP_PATH,
     TRACK_PATH,
     FakeFedEx,
@@ -170,7 +172,7 @@ async def test_token_is_fetched_once_and_reused_for_rate_ship_and_track(
 
     assert fake.token_requests == 1
     assert {r.headers["authorization"] for r in fake.requests} == {"Bearer token-1"}
-    assert [r.path for r in fake.requests] == [RATE_PATH, SHIP_PATH, TRACK_PATH]
+    assert [r.path for r in fake.requests] == [RATE_PATH, REFERENCE_PATH, SHIP_PATH, TRACK_PATH]
 
 
 async def test_token_is_refreshed_after_it_expires(
@@ -313,8 +315,55 @@ async def test_retried_create_with_the_same_key_makes_one_shipment(
 
     assert retry == first
     assert other.tracking_number != first.tracking_number
-    assert len(fake.calls(SHIP_PATH)) == 3
+    assert len(fake.calls(SHIP_PATH)) == 2  # the retry found the first by its reference
     assert len(fake.created) == 2
+
+
+async def test_a_create_retried_after_a_timeout_finds_the_label_by_reference(
+    fedex_server: tuple[FakeFedEx, str], fake: FakeFedEx
+) -> None:
+    fake.dedupe_by_transaction_id = False  # the real FedEx would create a second label
+    fake.late_replies[SHIP_PATH] = deque([0.8])  # created, but answered after the timeout
+    carrier = make_carrier(fedex_server[1], timeout_seconds=0.3)
+    try:
+        shipment = await carrier.create_shipment(
+            RECIPIENT, PARCEL, reference="FCT-2001", idempotency_key="ship-order-1"
+        )
+    finally:
+        await carrier.close()
+
+    assert len(fake.created) == 1
+    assert shipment.tracking_number == fake.by_reference["FCT-2001"][0]
+    assert [r.path for r in fake.requests] == [REFERENCE_PATH, SHIP_PATH, REFERENCE_PATH]
+
+
+async def test_a_create_for_a_reference_already_shipped_buys_no_second_label(
+    carrier: FedExCarrier, fake: FakeFedEx
+) -> None:
+    fake.dedupe_by_transaction_id = False
+    first = await carrier.create_shipment(
+        RECIPIENT, PARCEL, reference="FCT-2002", idempotency_key="ship-order-1"
+    )
+    # A later request (another worker, after a 503) uses a new key: the reference decides.
+    again = await carrier.create_shipment(
+        RECIPIENT, PARCEL, reference="FCT-2002", idempotency_key="ship-order-1-again"
+    )
+
+    assert again.tracking_number == first.tracking_number
+    assert len(fake.created) == 1
+
+
+async def test_a_failed_reference_lookup_creates_nothing(
+    carrier: FedExCarrier, fake: FakeFedEx
+) -> None:
+    fake.fail(REFERENCE_PATH, 503, fedex_error("SERVICE.UNAVAILABLE.ERROR", "Try again later"))
+
+    with pytest.raises(ShippingUnavailable):
+        await carrier.create_shipment(
+            RECIPIENT, PARCEL, reference="FCT-2003", idempotency_key="ship-order-1"
+        )
+
+    assert fake.created == []
 
 
 async def test_track_maps_scan_events_oldest_first(carrier: FedExCarrier, fake: FakeFedEx) -> None:

@@ -198,6 +198,7 @@ def webhook_event(event_type: str, intent_id: str, *, amount: int) -> bytes:
                 "id": intent_id,
                 "object": "payment_intent",
                 "amount": amount,
+                "currency": "usd",
                 "amount_received": amount if event_type.endswith("succeeded") else 0,
                 "amount_capturable": amount if "capturable" in event_type else 0,
             }

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts.models import Role
 from app.adapters.payments.base import CaptureMode, PaymentRequest
@@ -660,7 +660,10 @@ async def test_an_event_for_an_unknown_intent_is_ignored(
 
 
 async def test_expire_unpaid_cancels_overdue_orders_and_releases_stock(
-    client: httpx.AsyncClient, session: AsyncSession, provider: FakePaymentProvider
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    provider: FakePaymentProvider,
 ) -> None:
     overdue = await place_order(client, session, stock=3, quantity=2)
     current = await place_order(client, session, stock=3, quantity=1)
@@ -671,8 +674,9 @@ async def test_expire_unpaid_cancels_overdue_orders_and_releases_stock(
     )
     await session.commit()
 
-    expired = await expire_unpaid(session, provider)
     await session.commit()
+
+    expired = await expire_unpaid(sessionmaker, provider)
 
     assert expired == 1
     assert (await read(client, overdue))["status"] == "cancelled"
@@ -687,7 +691,7 @@ async def test_expire_unpaid_cancels_overdue_orders_and_releases_stock(
         )
     ).one()
     assert tuple(event) == ("system", "pending_payment")
-    assert await expire_unpaid(session, provider) == 0
+    assert await expire_unpaid(sessionmaker, provider) == 0
 
 
 # ---- tracking ----

@@ -378,3 +378,39 @@ async def test_manual_capture_authorizes_at_payment_and_captures_at_stripe_when_
         ServerCharge(intent_id, "capture", order.total),
     ]
     assert await stored(session, order) == (OrderStatus.shipped, intent_id)
+
+
+# ---- customer action (3-D Secure) ----
+
+
+async def test_a_payment_needing_3d_secure_returns_the_client_secret_and_the_webhook_completes_it(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    stripe: Loopback,
+) -> None:
+    order = await place_order(client, session)
+
+    response = await pay(client, order, "pm_card_authenticationRequired")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "pending_payment"
+    _, intent_id = await stored(session, order)
+    assert intent_id is not None
+    intent = stripe.server.intents[intent_id]
+    assert body["customer_action"] == {
+        "type": "use_stripe_sdk",
+        "client_secret": intent["client_secret"],
+        "redirect_url": None,
+    }
+    assert stripe.server.ledger == []  # nothing charged until the buyer authenticates
+    assert await outbox_kinds(session) == []
+
+    authenticated = stripe.server.authenticate(intent_id)
+    payload = stripe_event("payment_intent.succeeded", authenticated)
+    completed = await post_webhook(client, payload, sign_payload(payload, WEBHOOK_SECRET))
+
+    assert completed.status_code == 200, completed.text
+    assert await stored(session, order) == (OrderStatus.paid, intent_id)
+    assert await outbox_kinds(session) == ["order_confirmation"]
+    assert stripe.server.ledger == [ServerCharge(intent_id, "capture", order.total)]

@@ -46,6 +46,12 @@ class PaymentIntent:
     amount_minor: int
     currency: str
     amount_received_minor: int = 0
+    amount_capturable_minor: int = 0
+    # With `requires_action` (3-D Secure/SCA): what the buyer's browser or app needs to
+    # finish the payment with the processor. Handed to the client, never stored.
+    client_secret: str | None = None
+    next_action: str | None = None  # e.g. use_stripe_sdk, redirect_to_url
+    redirect_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class PaymentEventType(StrEnum):
     failed = "payment.failed"
     canceled = "payment.canceled"
     refunded = "payment.refunded"
+    dispute_opened = "payment.dispute_opened"
+    dispute_closed = "payment.dispute_closed"
     other = "other"
 
 
@@ -74,6 +82,10 @@ class PaymentEvent:
     intent_id: str | None
     order_id: str | None
     amount_minor: int | None = None
+    currency: str | None = None  # upper-case ISO 4217, when the event carries one
+    # The object's own status where it matters: a dispute's (won, lost, ...), or
+    # `refunded` / `partially_refunded` for a charge's refund.
+    status: str | None = None
     raw_type: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
 

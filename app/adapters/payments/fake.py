@@ -113,6 +113,16 @@ class FakePaymentProvider:
             match payment_method:
                 case "pm_card_visa" | "pm_card_mastercard":
                     pass
+                case "pm_card_authenticationRequired":
+                    # 3-D Secure: the buyer must authenticate; nothing is charged yet.
+                    updated = replace(
+                        intent,
+                        status=IntentStatus.requires_action,
+                        client_secret=f"{intent_id}_secret_fake",
+                        next_action="use_stripe_sdk",
+                    )
+                    self._intents[intent_id] = updated
+                    return updated
                 case "pm_card_chargeDeclined":
                     raise PaymentDeclined("Your card was declined.", code="card_declined")
                 case "pm_card_insufficientFunds":
@@ -134,7 +144,11 @@ class FakePaymentProvider:
                 )
                 self._record(updated, ChargeKind.capture, intent.amount_minor)
             else:
-                updated = replace(intent, status=IntentStatus.requires_capture)
+                updated = replace(
+                    intent,
+                    status=IntentStatus.requires_capture,
+                    amount_capturable_minor=intent.amount_minor,
+                )
                 self._record(updated, ChargeKind.authorization, intent.amount_minor)
             self._intents[intent_id] = updated
             return updated
@@ -152,7 +166,10 @@ class FakePaymentProvider:
             if intent.status != IntentStatus.requires_capture:
                 raise PaymentRejected(f"payment intent is {intent.status}, it cannot be captured")
             updated = replace(
-                intent, status=IntentStatus.succeeded, amount_received_minor=intent.amount_minor
+                intent,
+                status=IntentStatus.succeeded,
+                amount_received_minor=intent.amount_minor,
+                amount_capturable_minor=0,
             )
             self._intents[intent_id] = updated
             self._record(updated, ChargeKind.capture, intent.amount_minor)

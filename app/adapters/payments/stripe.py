@@ -165,10 +165,21 @@ def _status(value: str | None) -> IntentStatus:
 
 
 def _to_intent(intent: stripe.PaymentIntent) -> PaymentIntent:
+    status = _status(intent.status)
+    next_action = getattr(intent, "next_action", None)
+    action_type = getattr(next_action, "type", None) if next_action else None
+    redirect = getattr(next_action, "redirect_to_url", None) if next_action else None
     return PaymentIntent(
         id=intent.id,
-        status=_status(intent.status),
+        status=status,
         amount_minor=intent.amount,
         currency=intent.currency.upper(),
         amount_received_minor=getattr(intent, "amount_received", None) or 0,
+        amount_capturable_minor=getattr(intent, "amount_capturable", None) or 0,
+        # Only while the buyer must act: the secret lets their browser finish with Stripe.
+        client_secret=getattr(intent, "client_secret", None)
+        if status == IntentStatus.requires_action
+        else None,
+        next_action=action_type if isinstance(action_type, str) else None,
+        redirect_url=getattr(redirect, "url", None) if redirect else None,
     )

@@ -24,6 +24,8 @@ EVENT_TYPES: dict[str, PaymentEventType] = {
     "payment_intent.payment_failed": PaymentEventType.failed,
     "payment_intent.canceled": PaymentEventType.canceled,
     "charge.refunded": PaymentEventType.refunded,
+    "charge.dispute.created": PaymentEventType.dispute_opened,
+    "charge.dispute.closed": PaymentEventType.dispute_closed,
 }
 
 # Which amount of the event's object matters for each event type.
@@ -32,6 +34,7 @@ _AMOUNT_FIELDS: dict[PaymentEventType, str] = {
     PaymentEventType.authorized: "amount_capturable",
     PaymentEventType.failed: "amount",
     PaymentEventType.canceled: "amount",
+    # A charge's `amount_refunded` is the running total, so a late event cannot undo a newer one.
     PaymentEventType.refunded: "amount_refunded",
 }
 
@@ -118,12 +121,18 @@ def event_from_dict(event: Mapping[str, Any]) -> PaymentEvent:
     )
     amount_field = _AMOUNT_FIELDS.get(event_type, "amount")
     amount = obj.get(amount_field)
+    currency = obj.get("currency")
+    status = obj.get("status")
+    if event_type == PaymentEventType.refunded:
+        status = "refunded" if obj.get("refunded") is True else "partially_refunded"
     return PaymentEvent(
         id=event_id,
         type=event_type,
         intent_id=intent_id if isinstance(intent_id, str) else None,
         order_id=metadata.get("order_id"),
         amount_minor=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        currency=currency.upper() if isinstance(currency, str) else None,
+        status=status if isinstance(status, str) else None,
         raw_type=raw_type,
         metadata=metadata,
     )

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -35,8 +35,16 @@ OAUTH_PATH = "/oauth/token"
 RATE_PATH = "/rate/v1/rates/quotes"
 SHIP_PATH = "/ship/v1/shipments"
 TRACK_PATH = "/track/v1/trackingnumbers"
+REFERENCE_PATH = "/track/v1/referencenumbers"
 # FedEx echoes this header as `customerTransactionId`; we send our idempotency key.
 TRANSACTION_HEADER = "x-customer-transaction-id"
+
+# FedEx does not deduplicate create-shipment requests: a create whose answer was lost may
+# still have bought a label. So every create first looks for a shipment carrying the
+# order's reference, and a failed create is retried once, after looking again.
+SHIP_ATTEMPTS = 2
+# How far back a shipment for the reference is looked for (ship dates are in FedEx's days).
+REFERENCE_LOOKBACK = timedelta(days=30)
 
 DEFAULT_SERVICE_TYPE = "PRIORITY_OVERNIGHT"
 PICKUP_TYPE = "DROPOFF_AT_FEDEX_LOCATION"
@@ -156,6 +164,55 @@ class FedExCarrier:
             raise ShippingUnavailable("FedEx rate reply has an unexpected shape") from e
 
     async def create_shipment(
+        self, recipient: Recipient, parcel: Parcel, *, reference: str, idempotency_key: str
+    ) -> Shipment:
+        """One label per reference: look it up, create only when none exists, and after a
+        create that failed without a clear refusal (timeout, 5xx), look up again before
+        the retry. A failed look-up fails the call rather than risk a second label."""
+        attempt = 1
+        while True:
+            existing = await self._shipment_for_reference(reference)
+            if existing is not None:
+                return existing
+            try:
+                return await self._create_shipment(
+                    recipient, parcel, reference=reference, idempotency_key=idempotency_key
+                )
+            except ShippingUnavailable:
+                if attempt >= SHIP_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    async def _shipment_for_reference(self, reference: str) -> Shipment | None:
+        today = datetime.now(UTC).date()
+        payload = {
+            "includeDetailedScans": False,
+            "referencesInformation": {
+                "type": "CUSTOMER_REFERENCE",
+                "value": reference,
+                "accountNumber": self._account_number,
+                "shipDateBegin": (today - REFERENCE_LOOKBACK).isoformat(),
+                "shipDateEnd": (today + timedelta(days=1)).isoformat(),
+            },
+        }
+        body = await self._post(REFERENCE_PATH, payload)
+        try:
+            for complete in body["output"]["completeTrackResults"]:
+                for result in complete.get("trackResults") or []:
+                    if result.get("error"):
+                        continue  # FedEx answers "not found" as an error entry
+                    number = result["trackingNumberInfo"]["trackingNumber"]
+                    service = (result.get("serviceDetail") or {}).get("type")
+                    return Shipment(
+                        carrier=self.name,
+                        service=str(service or self._service_type).lower(),
+                        tracking_number=str(number),
+                    )
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ShippingUnavailable("FedEx reference reply has an unexpected shape") from e
+        return None
+
+    async def _create_shipment(
         self, recipient: Recipient, parcel: Parcel, *, reference: str, idempotency_key: str
     ) -> Shipment:
         package = _package(parcel)
