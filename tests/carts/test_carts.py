@@ -654,3 +654,26 @@ async def line_ids(session: AsyncSession, cart_id: str) -> list[tuple[uuid.UUID,
         select(CartLine.variant_id, CartLine.id).where(CartLine.cart_id == uuid.UUID(cart_id))
     )
     return [(variant_id, line_id) for variant_id, line_id in rows]
+
+
+async def test_claim_keeps_to_the_line_and_piece_limits(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    _, (kept, topped, left) = await sellable_variants(session, 10_000, 20_000, 30_000, stock=10)
+    _, headers = await signed_in(client, session)
+    mine = (await client.get("/v1/me/cart", headers=headers)).json()["id"]
+    assert (await add(client, mine, kept, 3, headers=headers)).status_code == 201
+    guest = await new_cart(client)
+    for variant_id, quantity in ((kept, 1), (topped, 4), (left, 1)):
+        assert (await add(client, guest, variant_id, quantity)).status_code == 201
+
+    saved = bound_app.state.settings
+    bound_app.state.settings = saved.model_copy(update={"cart_max_lines": 2, "order_max_units": 6})
+    try:
+        claimed = await client.post("/v1/me/cart/claim", json={"cart_id": guest}, headers=headers)
+    finally:
+        bound_app.state.settings = saved
+
+    assert claimed.status_code == 200, claimed.text
+    # 3 + 1 of the first, then only 2 of the second fit in 6 pieces; a third item has no room.
+    assert quantities(claimed.json()) == {str(kept): 4, str(topped): 2}
