@@ -36,6 +36,17 @@ async def get_accessible_cart(
 CartDep = Annotated[Cart, Depends(get_accessible_cart)]
 
 
+async def get_cart_for_change(
+    session: SessionDep, actor: OptionalAccount, cart_id: uuid.UUID
+) -> Cart:
+    """The cart, locked for this request: an edit racing a checkout of the same cart waits
+    for it, then sees the emptied cart instead of changing lines that became an order."""
+    return await service.get_cart(session, cart_id, actor, for_update=True)
+
+
+CartForChangeDep = Annotated[Cart, Depends(get_cart_for_change)]
+
+
 @router.post(
     "/carts", status_code=status.HTTP_201_CREATED, operation_id="createCart",
     responses=CART_ERRORS,
@@ -68,7 +79,7 @@ async def get_cart(session: SessionDep, cart: CartDep, rules: CartRulesDep) -> C
     responses=CART_ERRORS,
 )  # fmt: skip
 async def add_item(
-    session: SessionDep, cart: CartDep, rules: CartRulesDep, body: CartLineCreate
+    session: SessionDep, cart: CartForChangeDep, rules: CartRulesDep, body: CartLineCreate
 ) -> CartRead:
     """Add a variant (1-10 per line, never more than is available, within the cart's
     limits on distinct items and pieces per order)."""
@@ -81,7 +92,7 @@ async def add_item(
 )
 async def update_item(
     session: SessionDep,
-    cart: CartDep,
+    cart: CartForChangeDep,
     rules: CartRulesDep,
     item_id: uuid.UUID,
     body: CartLineUpdate,
@@ -95,7 +106,7 @@ async def update_item(
     "/carts/{cart_id}/items/{item_id}", operation_id="removeCartItem", responses=CART_ERRORS
 )
 async def remove_item(
-    session: SessionDep, cart: CartDep, rules: CartRulesDep, item_id: uuid.UUID
+    session: SessionDep, cart: CartForChangeDep, rules: CartRulesDep, item_id: uuid.UUID
 ) -> CartRead:
     """Remove a line."""
     await service.remove_line(session, cart, item_id)

@@ -328,3 +328,33 @@ async def test_concurrent_checkouts_of_one_cart_make_one_order_on_sqlite(tmp_pat
     await asyncio.to_thread(migrate, url)
     async with running_app(url) as application, http_client(application) as client:
         await race_for_one_cart(application, client)
+
+
+@pytest.mark.postgres
+async def test_line_edits_racing_checkouts_of_the_cart_never_fail_or_leak_stock(
+    pg_app: FastAPI, pg_client: httpx.AsyncClient
+) -> None:
+    (variant_id,) = await make_variants(pg_app, 1, stock=STOCK)
+    cart_id = await guest_cart(pg_client, variant_id)
+    line_id = (await pg_client.get(f"/v1/carts/{cart_id}")).json()["items"][0]["id"]
+    email = f"edit-race-{uuid.uuid4().hex[:12]}@example.com"
+
+    answers = await asyncio.gather(
+        *(
+            pg_client.post(
+                "/v1/checkout",
+                json=checkout_body(cart_id, email),
+                headers={"Idempotency-Key": f"edit-race-{uuid.uuid4().hex}"},
+            )
+            if i % 2 == 0
+            else pg_client.patch(f"/v1/carts/{cart_id}/items/{line_id}", json={"quantity": 2})
+            for i in range(12)
+        )
+    )
+
+    assert all(r.status_code < 500 for r in answers), [r.text for r in answers]
+    orders = [r.json() for r in answers if r.request.method == "POST" and r.status_code == 201]
+    assert len(orders) == 1
+    ordered = orders[0]["lines"][0]["quantity"]
+    assert await stock_of(pg_app, variant_id) == STOCK - ordered
+    assert await sales_of(pg_app, variant_id) == (1, ordered, 1)
