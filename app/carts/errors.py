@@ -32,3 +32,21 @@ class QuantityLimit(AppError):
 class CartEmpty(Conflict):
     type = "cart-empty"
     title = "The cart is empty"
+
+
+class CartCheckedOut(Conflict):
+    type = "cart-checked-out"
+    title = "This cart has already been turned into an order"
+
+
+class CartLineLimit(Conflict):
+    type = "cart-line-limit"
+    title = "The cart holds as many different items as it may"
+
+
+class CurrencyMismatch(Conflict):
+    type = "currency-mismatch"
+    title = "The cart holds items priced in another currency"
+    # Raised when a cart is priced, which also answers line edits: a removal that leaves
+    # other foreign-currency lines must still stick, or the cart could never be fixed.
+    commit_changes = True

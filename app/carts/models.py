@@ -5,6 +5,7 @@ account's cart and is deleted, so no cookie ever points at personal data (P11)."
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +21,9 @@ class Cart(IdMixin, TimestampMixin, Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
     )
+    # Set when the cart's lines become an order, cleared when a line is added again: an
+    # empty cart with it set was just checked out, which a late duplicate checkout is told.
+    checked_out_at: Mapped[datetime | None]
     lines: Mapped[list[CartLine]] = relationship(
         lazy="raise",
         order_by="CartLine.created_at, CartLine.id",

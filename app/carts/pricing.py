@@ -26,6 +26,26 @@ def tax_calculator(settings: Settings) -> TaxCalculator:
 
 
 @dataclass(frozen=True)
+class CartRules:
+    """What the store's settings say about carts: how they are priced and how big they
+    may grow."""
+
+    tax: TaxCalculator
+    currency: str
+    max_lines: int
+    max_units: int
+
+
+def cart_rules(settings: Settings) -> CartRules:
+    return CartRules(
+        tax=tax_calculator(settings),
+        currency=settings.currency,
+        max_lines=settings.cart_max_lines,
+        max_units=settings.order_max_units,
+    )
+
+
+@dataclass(frozen=True)
 class Totals:
     currency: str
     subtotal_minor: int

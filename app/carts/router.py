@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 from app.accounts.deps import CurrentAccount, OptionalAccount
 from app.carts import service
 from app.carts.models import Cart
-from app.carts.pricing import TaxCalculator, tax_calculator
+from app.carts.pricing import CartRules, cart_rules
 from app.carts.schemas import CartClaim, CartLineCreate, CartLineUpdate, CartRead
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import problem_responses
@@ -20,11 +20,11 @@ CART_COOKIE = "facet_cart"
 CART_ERRORS = problem_responses(401, 404, 409)
 
 
-def get_tax(settings: SettingsDep) -> TaxCalculator:
-    return tax_calculator(settings)
+def get_cart_rules(settings: SettingsDep) -> CartRules:
+    return cart_rules(settings)
 
 
-TaxDep = Annotated[TaxCalculator, Depends(get_tax)]
+CartRulesDep = Annotated[CartRules, Depends(get_cart_rules)]
 
 
 async def get_accessible_cart(
@@ -36,12 +36,23 @@ async def get_accessible_cart(
 CartDep = Annotated[Cart, Depends(get_accessible_cart)]
 
 
+async def get_cart_for_change(
+    session: SessionDep, actor: OptionalAccount, cart_id: uuid.UUID
+) -> Cart:
+    """The cart, locked for this request: an edit racing a checkout of the same cart waits
+    for it, then sees the emptied cart instead of changing lines that became an order."""
+    return await service.get_cart(session, cart_id, actor, for_update=True)
+
+
+CartForChangeDep = Annotated[Cart, Depends(get_cart_for_change)]
+
+
 @router.post(
     "/carts", status_code=status.HTTP_201_CREATED, operation_id="createCart",
     responses=CART_ERRORS,
 )  # fmt: skip
 async def create_cart(
-    session: SessionDep, settings: SettingsDep, tax: TaxDep, response: Response
+    session: SessionDep, settings: SettingsDep, rules: CartRulesDep, response: Response
 ) -> CartRead:
     """Create a guest cart. Sets the API's only cookie: a session cookie with the cart id."""
     cart = await service.create_guest_cart(session)
@@ -54,13 +65,13 @@ async def create_cart(
         secure=settings.is_production,
         path="/",
     )
-    return await service.view(session, cart, tax)
+    return await service.view(session, cart, rules)
 
 
 @router.get("/carts/{cart_id}", operation_id="getCart", responses=CART_ERRORS)
-async def get_cart(session: SessionDep, cart: CartDep, tax: TaxDep) -> CartRead:
+async def get_cart(session: SessionDep, cart: CartDep, rules: CartRulesDep) -> CartRead:
     """A cart with prices refreshed from the catalog and its totals."""
-    return await service.view(session, cart, tax)
+    return await service.view(session, cart, rules)
 
 
 @router.post(
@@ -68,45 +79,52 @@ async def get_cart(session: SessionDep, cart: CartDep, tax: TaxDep) -> CartRead:
     responses=CART_ERRORS,
 )  # fmt: skip
 async def add_item(
-    session: SessionDep, cart: CartDep, tax: TaxDep, body: CartLineCreate
+    session: SessionDep, cart: CartForChangeDep, rules: CartRulesDep, body: CartLineCreate
 ) -> CartRead:
-    """Add a variant (1-10 per line, never more than is available)."""
-    await service.add_line(session, cart, variant_id=body.variant_id, quantity=body.quantity)
-    return await service.view(session, cart, tax)
+    """Add a variant (1-10 per line, never more than is available, within the cart's
+    limits on distinct items and pieces per order)."""
+    await service.add_line(session, cart, rules, variant_id=body.variant_id, quantity=body.quantity)
+    return await service.view(session, cart, rules)
 
 
 @router.patch(
     "/carts/{cart_id}/items/{item_id}", operation_id="updateCartItem", responses=CART_ERRORS
 )
 async def update_item(
-    session: SessionDep, cart: CartDep, tax: TaxDep, item_id: uuid.UUID, body: CartLineUpdate
+    session: SessionDep,
+    cart: CartForChangeDep,
+    rules: CartRulesDep,
+    item_id: uuid.UUID,
+    body: CartLineUpdate,
 ) -> CartRead:
     """Change a line's quantity."""
-    await service.update_line(session, cart, item_id, quantity=body.quantity)
-    return await service.view(session, cart, tax)
+    await service.update_line(session, cart, rules, item_id, quantity=body.quantity)
+    return await service.view(session, cart, rules)
 
 
 @router.delete(
     "/carts/{cart_id}/items/{item_id}", operation_id="removeCartItem", responses=CART_ERRORS
 )
 async def remove_item(
-    session: SessionDep, cart: CartDep, tax: TaxDep, item_id: uuid.UUID
+    session: SessionDep, cart: CartForChangeDep, rules: CartRulesDep, item_id: uuid.UUID
 ) -> CartRead:
     """Remove a line."""
     await service.remove_line(session, cart, item_id)
-    return await service.view(session, cart, tax)
+    return await service.view(session, cart, rules)
 
 
 @router.get("/me/cart", operation_id="getMyCart", responses=CART_ERRORS)
-async def get_my_cart(session: SessionDep, account: CurrentAccount, tax: TaxDep) -> CartRead:
+async def get_my_cart(
+    session: SessionDep, account: CurrentAccount, rules: CartRulesDep
+) -> CartRead:
     """The signed-in customer's cart (created empty if there is none)."""
-    return await service.view(session, await service.account_cart(session, account), tax)
+    return await service.view(session, await service.account_cart(session, account), rules)
 
 
 @router.post("/me/cart/claim", operation_id="claimCart", responses=CART_ERRORS)
 async def claim_cart(
-    session: SessionDep, account: CurrentAccount, tax: TaxDep, body: CartClaim
+    session: SessionDep, account: CurrentAccount, rules: CartRulesDep, body: CartClaim
 ) -> CartRead:
     """Merge a guest cart into the signed-in customer's cart; the guest cart is deleted."""
-    cart = await service.claim(session, account, body.cart_id)
-    return await service.view(session, cart, tax)
+    cart = await service.claim(session, account, rules, body.cart_id)
+    return await service.view(session, cart, rules)

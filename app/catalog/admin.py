@@ -15,6 +15,7 @@ from app.catalog.errors import (
     CategoryCycle,
     CategoryInUse,
     CategoryNotFound,
+    CurrencyNotAccepted,
     ImageNotFound,
     NotPublishable,
     PageNotFound,
@@ -182,9 +183,18 @@ async def list_products(
     )  # fmt: skip
 
 
+def _check_currency(data: VariantCreate, currency: str) -> None:
+    """The store sells in one currency: a price in another would later be summed with
+    the rest of a cart as if it were the same money."""
+    if data.currency is not None and data.currency != currency:
+        raise CurrencyNotAccepted(f"The store sells in {currency}.", currency=currency)
+
+
 async def create_product(
-    session: AsyncSession, actor: Account | None, data: ProductCreate
+    session: AsyncSession, actor: Account | None, data: ProductCreate, *, currency: str
 ) -> Product:
+    for variant in data.variants:
+        _check_currency(variant, currency)
     if await session.scalar(select(Product.id).where(Product.slug == data.slug)):
         raise SlugTaken()
     category = await get_category_by_slug(session, data.category_slug)
@@ -196,6 +206,7 @@ async def create_product(
         metal=data.metal,
         curated_rank=data.curated_rank,
         is_published=False,
+        currency=currency,
     )
     _apply_attributes(product, data.attributes)
     session.add(product)
@@ -204,7 +215,7 @@ async def create_product(
     if len(set(skus)) != len(skus):
         raise SkuTaken("The same SKU appears twice in the request.")
     for variant in data.variants:
-        await add_variant(session, actor, product, variant, refresh_price=False)
+        await add_variant(session, actor, product, variant, currency=currency, refresh_price=False)
     await repository.refresh_price_from(session, product.id)
     return product
 
@@ -260,11 +271,14 @@ async def add_variant(
     product: Product,
     data: VariantCreate,
     *,
+    currency: str,
     refresh_price: bool = True,
 ) -> Variant:
+    _check_currency(data, currency)
     if await session.scalar(select(Variant.id).where(Variant.sku == data.sku)):
         raise SkuTaken()
-    variant = Variant(product_id=product.id, **data.model_dump())
+    variant = Variant(product_id=product.id, **data.model_dump(exclude={"currency"}))
+    variant.currency = currency
     session.add(variant)
     await _flush_unique(session, SkuTaken())
     if data.stock_on_hand:

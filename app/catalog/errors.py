@@ -62,3 +62,9 @@ class NotPublishable(Conflict):
 class ProductOrdered(Conflict):
     type = "product-ordered"
     title = "A product that has been ordered is unpublished, never deleted"
+
+
+class CurrencyNotAccepted(AppError):
+    status = 422
+    type = "currency-not-accepted"
+    title = "Prices must be in the store's currency"

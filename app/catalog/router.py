@@ -39,7 +39,7 @@ from app.catalog.schemas import (
     VariantCreate,
     VariantUpdate,
 )
-from app.core.deps import SessionDep
+from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import problem_responses
 from app.core.http_cache import NOT_MODIFIED, cached_json
 from app.core.pagination import Cursor
@@ -224,10 +224,11 @@ async def admin_list_products(
     "/products", status_code=201, operation_id="adminCreateProduct", responses=STAFF_ERRORS
 )
 async def admin_create_product(
-    session: SessionDep, staff: StaffAccount, body: ProductCreate
+    session: SessionDep, settings: SettingsDep, staff: StaffAccount, body: ProductCreate
 ) -> ProductAdminRead:
-    """Create an unpublished product, with its variants and initial stock."""
-    product = await admin.create_product(session, staff, body)
+    """Create an unpublished product, with its variants and initial stock. Prices are in
+    the store's currency (`FACET_CURRENCY`); any other currency is refused (422)."""
+    product = await admin.create_product(session, staff, body, currency=settings.currency)
     return await admin.admin_view(session, product)
 
 
@@ -290,10 +291,16 @@ async def admin_delete_product(
     responses=STAFF_ERRORS,
 )  # fmt: skip
 async def admin_create_variant(
-    session: SessionDep, staff: StaffAccount, product: ProductDep, body: VariantCreate
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: StaffAccount,
+    product: ProductDep,
+    body: VariantCreate,
 ) -> VariantAdminRead:
-    """Add a variant (size, length or metal option) with its price and initial stock."""
-    return VariantAdminRead.model_validate(await admin.add_variant(session, staff, product, body))
+    """Add a variant (size, length or metal option) with its price and initial stock, in
+    the store's currency (`FACET_CURRENCY`); any other currency is refused (422)."""
+    variant = await admin.add_variant(session, staff, product, body, currency=settings.currency)
+    return VariantAdminRead.model_validate(variant)
 
 
 @admin_router.patch(

@@ -207,7 +207,9 @@ class VariantCreate(InputModel):
     chain_length_cm: Annotated[int, Field(strict=True, ge=20, le=120)] | None = None
     metal: Metal | None = None
     price_minor: Money
-    currency: Currency = "USD"
+    currency: Currency | None = Field(
+        default=None, description="The store's currency (the default); no other is accepted."
+    )
     stock_on_hand: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] = 0
     is_active: Flag = True
     position: Position = 0

@@ -1,23 +1,29 @@
 """`Idempotency-Key` for writes that move money or send messages.
 
-The same key with the same body replays the first answer; the same key with
-another body is refused (422); a duplicate that arrives while the first is still
-in flight is refused (409). The key is claimed in its own committed transaction,
-so concurrent duplicates see it; the answer is stored in the request's
-transaction, so it commits with the effect it describes.
+A key belongs to its caller: each operation names the caller (an account, or
+for guests the cart they hold), so another caller sending the same key and body
+is a new request, never a replay of someone else's answer. For one caller, the
+same key with the same body replays the first answer; the same key with another
+body is refused (422); a duplicate that arrives while the first is still in
+flight is refused (409). The key is claimed in its own committed transaction, so
+concurrent duplicates see it; the answer is stored in the request's transaction,
+so it commits with the effect it describes.
+
+What is stored is what the operation chooses to keep (checkout keeps only the
+order id, never its secret token), and the body is fingerprinted with a keyed
+HMAC: the table never holds the personal data the request carried.
 """
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, Header, Request
 from sqlalchemy import String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +31,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, IdMixin, utcnow
 from app.core.errors import AppError, Conflict
+from app.core.security import keyed_hash
+from app.core.settings import Settings
 
 RETENTION = timedelta(hours=24)
 
@@ -64,9 +72,23 @@ class IdempotencyInFlight(Conflict):
     title = "A request with this Idempotency-Key is still being processed"
 
 
-def request_fingerprint(body: Any) -> str:
+def request_fingerprint(settings: Settings, body: Any) -> str:
+    """A keyed digest of the body (HMAC under a key derived from the service secret):
+    equal bodies match, and a leaked table cannot be searched for a guessed email or
+    address the way a bare SHA-256 could."""
     raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return keyed_hash(settings, raw, purpose="idempotency-fingerprint")
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The first answer's status and what the operation chose to keep of it."""
+
+    status: int
+    body: Any
+
+
+REPLAYED_HEADERS = {"Idempotent-Replayed": "true"}
 
 
 @dataclass
@@ -77,9 +99,9 @@ class IdempotentRequest:
     sessionmaker: async_sessionmaker[AsyncSession]
     record_id: Any = None
     completed: bool = False
-    replay: JSONResponse | None = None
+    replay: StoredAnswer | None = None
 
-    async def begin(self) -> JSONResponse | None:
+    async def begin(self) -> StoredAnswer | None:
         """Claim the key; return the stored answer when this is a replay."""
         record = IdempotencyRecord(scope=self.scope, key=self.key, request_hash=self.fingerprint)
         try:
@@ -90,7 +112,7 @@ class IdempotentRequest:
         self.record_id = record.id
         return None
 
-    async def _existing(self) -> JSONResponse:
+    async def _existing(self) -> StoredAnswer:
         async with self.sessionmaker() as session:
             existing = await session.scalar(
                 select(IdempotencyRecord).where(
@@ -99,19 +121,16 @@ class IdempotentRequest:
             )
         if existing is None:  # released between our insert and this read: ask for a retry
             raise IdempotencyInFlight()
-        if existing.request_hash != self.fingerprint:
+        if not hmac.compare_digest(existing.request_hash, self.fingerprint):
             raise IdempotencyKeyReused()
         if not existing.completed or existing.response_status is None:
             raise IdempotencyInFlight()
         self.completed = True
-        return JSONResponse(
-            json.loads(existing.response_body or "null"),
-            status_code=existing.response_status,
-            headers={"Idempotent-Replayed": "true"},
-        )
+        return StoredAnswer(existing.response_status, json.loads(existing.response_body or "null"))
 
     async def complete(self, session: AsyncSession, status: int, body: Any) -> None:
-        """Store the answer in the caller's transaction, beside the effect."""
+        """Store the answer in the caller's transaction, beside the effect. `body` is what
+        a replay needs to answer again: keep secrets and personal data out of it."""
         await session.execute(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.id == self.record_id)
@@ -132,12 +151,19 @@ class IdempotentRequest:
             )
 
 
-def idempotency(scope: str):  # type: ignore[no-untyped-def]
-    """A dependency factory: `Annotated[IdempotentRequest, Depends(idempotency("checkout"))]`.
-    The endpoint returns `idem.replay` when it is set."""
+CallerScope = Callable[..., Awaitable[str]]
+
+
+def idempotency(operation: str, caller: CallerScope):  # type: ignore[no-untyped-def]
+    """A dependency factory:
+    `Annotated[IdempotentRequest, Depends(idempotency("checkout", checkout_caller))]`.
+
+    `caller` is a dependency naming who is asking (e.g. `account:<id>`); it must not
+    touch the request's database session. The endpoint answers from `idem.replay`
+    when it is set."""
 
     async def dependency(
-        request: Request, key: IdempotencyKeyHeader
+        request: Request, key: IdempotencyKeyHeader, who: str = Depends(caller)
     ) -> AsyncIterator[IdempotentRequest]:
         body = await request.body()
         try:
@@ -145,9 +171,9 @@ def idempotency(scope: str):  # type: ignore[no-untyped-def]
         except ValueError:
             parsed = body.decode("latin-1")
         idem = IdempotentRequest(
-            scope=scope,
+            scope=f"{operation}:{who}"[:100],
             key=key,
-            fingerprint=request_fingerprint(parsed),
+            fingerprint=request_fingerprint(request.app.state.settings, parsed),
             sessionmaker=request.app.state.sessionmaker,
         )
         # Claimed here, before the request's own session touches the database: on SQLite

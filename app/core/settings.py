@@ -108,6 +108,17 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # ---- checkout and carts ----
+    # The store's one currency (ISO 4217): every price, cart and order is in it.
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    # Distinct items a cart may hold, and units one order may take: a fine-jewelry
+    # order is a few pieces, so these stop one cart from reserving a shelf.
+    cart_max_lines: int = Field(default=20, ge=1, le=500)
+    order_max_units: int = Field(default=20, ge=1, le=5000)
+    # Checkouts (not replays) one client address may start per window.
+    checkout_max_per_ip: int = Field(default=10, ge=1)
+    checkout_window_seconds: int = Field(default=3600, ge=1)
+
     @property
     def is_production(self) -> bool:
         return self.env == Environment.production

@@ -1,8 +1,15 @@
-"""Checkout: turn a cart into an order, reserving stock atomically."""
+"""Checkout: turn a cart into an order, reserving stock atomically.
+
+A cart becomes at most one order: checkout locks the cart row before reading its
+lines and empties it in the same transaction, so concurrent checkouts of one cart
+(from any number of API processes) queue on that lock, and every one after the
+first finds the cart already checked out (409 `cart-checked-out`).
+"""
 
 from __future__ import annotations
 
 import secrets
+import uuid
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,8 +18,8 @@ from app.accounts.errors import AgeRestricted
 from app.accounts.models import Account
 from app.accounts.service import normalize_email, require_adult
 from app.carts import service as carts
-from app.carts.errors import CartEmpty, VariantUnavailable
-from app.carts.pricing import TaxCalculator
+from app.carts.errors import CartCheckedOut, CartEmpty, VariantUnavailable
+from app.carts.pricing import CartRules
 from app.catalog import repository as catalog
 from app.core.db import utcnow
 from app.core.security import hash_token, new_secret_token
@@ -20,7 +27,7 @@ from app.core.settings import Settings
 from app.orders.errors import OutOfStock
 from app.orders.models import Order, OrderLine, OrderStatus, PaymentState
 from app.orders.schemas import CheckoutRequest
-from app.orders.service import record_creation
+from app.orders.service import load_order, record_creation
 
 # Crockford's alphabet: no I, L, O or U to misread over the phone.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -41,22 +48,26 @@ def check_adult(data: CheckoutRequest) -> None:
 async def checkout(
     session: AsyncSession,
     settings: Settings,
-    tax: TaxCalculator,
+    rules: CartRules,
     actor: Account | None,
     data: CheckoutRequest,
 ) -> tuple[Order, str]:
     """Create an order from a cart. Returns the order and its one-time access token."""
     check_adult(data)
-    cart = await carts.get_cart(session, data.cart_id, actor)
+    cart = await carts.get_cart(session, data.cart_id, actor, for_update=True)
     lines = await carts.priced_lines(session, cart)
     if not lines:
+        if cart.checked_out_at is not None:
+            raise CartCheckedOut("Its order was placed; see your orders or your confirmation.")
         raise CartEmpty("Add something to the cart first.")
     for priced in lines:
         if not (priced.product.is_published and priced.variant.is_active):
             raise VariantUnavailable(
                 f"{priced.product.name} is no longer for sale.", variant_id=str(priced.variant.id)
             )
-    totals = carts.totals_of(lines, tax, country=data.shipping_address.country)
+    carts.check_limits(lines, rules)
+    # Priced before anything is written: a refused cart leaves no trace.
+    totals = carts.totals_of(lines, rules, country=data.shipping_address.country)
     number = new_order_number()
 
     # Lock rows in a fixed order so concurrent multi-line checkouts cannot deadlock.
@@ -123,6 +134,20 @@ async def checkout(
     session.add(order)
     await session.flush()
     record_creation(session, order, actor="customer" if actor else "guest")
-    await carts.empty(session, cart)
+    await carts.mark_checked_out(session, cart)
+    await session.flush()
+    return order, token
+
+
+async def reissue_token(session: AsyncSession, order_id: uuid.UUID) -> tuple[Order, str | None]:
+    """A replayed checkout (same caller, key and body): the stored answer never held the
+    token, so while the order still awaits payment a fresh one is issued and replaces the
+    old (a guest whose first answer was lost can still pay; only the latest token works).
+    Once the order has moved on, the replay answers without a token."""
+    order = await load_order(session, order_id, for_update=True)
+    if order.status != OrderStatus.pending_payment:
+        return order, None
+    token = new_secret_token()
+    order.order_token_hash = hash_token(token)
     await session.flush()
     return order, token

@@ -1,20 +1,22 @@
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from app.accounts.deps import CurrentAccount, OptionalAccount, StaffAccount
-from app.carts.router import TaxDep
+from app.accounts.deps import CurrentAccount, OptionalAccount, StaffAccount, bearer
+from app.carts.router import CartRulesDep
 from app.core.adapters import PaymentProviderDep, ShippingCarrierDep
 from app.core.deps import ClientIpDep, RateLimitDep, SessionDep, SettingsDep
 from app.core.errors import TooManyRequests, problem_responses
-from app.core.idempotency import IdempotentRequest, idempotency
+from app.core.idempotency import REPLAYED_HEADERS, IdempotentRequest, idempotency
 from app.core.pagination import Cursor, Limit
 from app.core.routing import FacetRoute
 from app.core.schemas import Email, Page
+from app.core.security import InvalidToken, decode_access_token
 from app.orders import checkout as checkout_service
 from app.orders import fulfilment, payments
 from app.orders.models import Order, OrderStatus
@@ -54,7 +56,42 @@ OrderToken = Annotated[
         description="The `order_token` checkout returned; guests need it, owners do not.",
     ),
 ]
-CheckoutIdempotency = Annotated[IdempotentRequest, Depends(idempotency("checkout"))]
+
+
+async def checkout_caller(
+    request: Request, settings: SettingsDep, token: Annotated[str | None, Depends(bearer)]
+) -> str:
+    """Whose checkout this is, for scoping its Idempotency-Key, without touching the
+    database: the signed-in account (from the token's signature; an invalid token is
+    refused later anyway), else the guest cart named in the body, which only its holder
+    knows."""
+    if token:
+        try:
+            return f"account:{decode_access_token(settings, token).subject}"
+        except InvalidToken:
+            return "invalid-token"
+    try:
+        body = json.loads(await request.body())
+        return f"cart:{uuid.UUID(str(body['cart_id']))}"
+    except (ValueError, TypeError, KeyError):
+        return "invalid-body"  # refused by validation before anything happens
+
+
+CheckoutIdempotency = Annotated[
+    IdempotentRequest, Depends(idempotency("checkout", checkout_caller))
+]
+
+
+async def throttle_checkout(
+    idem: CheckoutIdempotency, limiter: RateLimitDep, client_ip: ClientIpDep, settings: SettingsDep
+) -> None:
+    """Checkouts per client address (a replay is free). Runs right after the key is claimed
+    and before the request's session is used: the counter may write in its own transaction."""
+    if idem.replay is not None:
+        return
+    window = await limiter.hit(f"checkout:ip:{client_ip}", settings.checkout_window_seconds)
+    if window.count > settings.checkout_max_per_ip:
+        raise TooManyRequests(window.resets_in, "Too many checkouts from this address.")
 
 
 async def get_order_for_caller(
@@ -71,23 +108,36 @@ CallerOrder = Annotated[Order, Depends(get_order_for_caller)]
     status_code=status.HTTP_201_CREATED,
     operation_id="checkout",
     response_model=CheckoutResponse,
-    responses=problem_responses(401, 404, 409),
+    responses=problem_responses(401, 404, 409, 422, 429),
+    dependencies=[Depends(throttle_checkout)],
 )
 async def checkout(
     idem: CheckoutIdempotency,
     session: SessionDep,
     settings: SettingsDep,
-    tax: TaxDep,
+    rules: CartRulesDep,
     actor: OptionalAccount,
     body: CheckoutRequest,
 ) -> JSONResponse:
-    """Turn a cart into an order awaiting payment, reserving its stock (Idempotency-Key
-    required: a retry with the same key and body replays the first answer)."""
+    """Turn a cart into an order awaiting payment, reserving its stock. A cart becomes at
+    most one order: a later checkout of it is a 409 `cart-checked-out`.
+
+    The `Idempotency-Key` is required and belongs to the caller (the signed-in account, or
+    for a guest the cart): a retry by the same caller with the same key and body replays
+    the order. The `order_token` is never stored: while the order awaits payment a replay
+    issues a fresh one that replaces the earlier one (only the latest works); after that
+    a replay answers with `order_token: null`. Checkouts are limited per client address
+    (429 with `Retry-After`)."""
     if idem.replay is not None:
-        return idem.replay
-    order, token = await checkout_service.checkout(session, settings, tax, actor, body)
+        order_id = uuid.UUID(idem.replay.body["order_id"])
+        order, token = await checkout_service.reissue_token(session, order_id)
+        answer = order_read(order, CheckoutResponse, order_token=token).model_dump(mode="json")
+        return JSONResponse(answer, status_code=idem.replay.status, headers=REPLAYED_HEADERS)
+    order, token = await checkout_service.checkout(session, settings, rules, actor, body)
+    # Only the order id is kept: a replay rebuilds its answer, so the stored row holds
+    # neither the token nor the buyer's personal data.
+    await idem.complete(session, status.HTTP_201_CREATED, {"order_id": str(order.id)})
     answer = order_read(order, CheckoutResponse, order_token=token).model_dump(mode="json")
-    await idem.complete(session, status.HTTP_201_CREATED, answer)
     return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
 
 

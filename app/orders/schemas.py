@@ -90,8 +90,10 @@ class OrderRead(OutputModel):
 
 
 class CheckoutResponse(OrderRead):
-    order_token: str = Field(
-        description="Shown once: a guest sends it as `X-Order-Token` to view, pay or cancel."
+    order_token: str | None = Field(
+        description="A guest sends it as `X-Order-Token` to view, pay or cancel. Never "
+        "stored: a replay of the checkout issues a fresh one (replacing this) while the "
+        "order awaits payment, and answers null after that."
     )
 
 

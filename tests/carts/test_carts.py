@@ -238,25 +238,33 @@ async def test_summing_past_ten_is_a_quantity_limit(
     assert quantities((await client.get(f"/v1/carts/{cart_id}")).json()) == {str(variant_id): 6}
 
 
-async def test_more_than_in_stock_is_insufficient_stock_with_available(
+async def test_more_than_in_stock_is_insufficient_stock_with_the_level_not_the_count(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    _, (variant_id,) = await sellable_variants(session, 10_000, stock=3)
+    _, (variant_id,) = await sellable_variants(session, 10_000, stock=9)
     cart_id = await new_cart(client)
 
-    too_many = await add(client, cart_id, variant_id, 4)
+    too_many = await add(client, cart_id, variant_id, 10)
     assert too_many.status_code == 409
     assert problem_type(too_many) == "insufficient-stock"
-    assert too_many.json()["available"] == 3
+    assert too_many.json()["availability"] == "in_stock"
+    assert "available" not in too_many.json()
+    assert 9 not in too_many.json().values()
 
-    line_id = (await add(client, cart_id, variant_id, 2)).json()["items"][0]["id"]
-    summed = await add(client, cart_id, variant_id, 2)
+    line_id = (await add(client, cart_id, variant_id, 5)).json()["items"][0]["id"]
+    summed = await add(client, cart_id, variant_id, 5)
     assert summed.status_code == 409
-    assert summed.json()["available"] == 3
-    changed = await client.patch(f"/v1/carts/{cart_id}/items/{line_id}", json={"quantity": 5})
+    assert summed.json()["availability"] == "in_stock"
+    await session.execute(update(Variant).where(Variant.id == variant_id).values(stock_on_hand=2))
+    await session.commit()
+    scarce = await add(client, cart_id, variant_id, 1)
+    assert scarce.status_code == 409
+    assert scarce.json()["availability"] == "low_stock"
+    changed = await client.patch(f"/v1/carts/{cart_id}/items/{line_id}", json={"quantity": 6})
     assert changed.status_code == 409
     assert problem_type(changed) == "insufficient-stock"
-    assert quantities((await client.get(f"/v1/carts/{cart_id}")).json()) == {str(variant_id): 2}
+    assert "available" not in changed.json()
+    assert quantities((await client.get(f"/v1/carts/{cart_id}")).json()) == {str(variant_id): 5}
 
 
 async def test_unknown_variant_is_404(client: httpx.AsyncClient) -> None:
@@ -432,10 +440,10 @@ async def test_claim_merges_a_guest_cart_and_deletes_it(
     await session.commit()
     _, headers = await signed_in(client, session)
     mine = (await client.get("/v1/me/cart", headers=headers)).json()["id"]
-    for variant_id, quantity in ((scarce, 3), (plenty, 8), (summed, 2)):
+    for variant_id, quantity in ((scarce, 3), (plenty, 8), (summed, 1)):
         assert (await add(client, mine, variant_id, quantity, headers=headers)).status_code == 201
     guest = await new_cart(client)
-    for variant_id, quantity in ((scarce, 4), (plenty, 5), (summed, 3), (new, 2)):
+    for variant_id, quantity in ((scarce, 4), (plenty, 5), (summed, 2), (new, 2)):
         assert (await add(client, guest, variant_id, quantity)).status_code == 201
 
     claimed = await client.post("/v1/me/cart/claim", json={"cart_id": guest}, headers=headers)
@@ -445,8 +453,8 @@ async def test_claim_merges_a_guest_cart_and_deletes_it(
     assert quantities(claimed.json()) == {
         str(scarce): 5,  # 3 + 4, capped at the 5 in stock
         str(plenty): 10,  # 8 + 5, capped at 10 per line
-        str(summed): 5,
-        str(new): 2,
+        str(summed): 3,
+        str(new): 2,  # 20 pieces in all: the most one order may take
     }
     gone = await client.get(f"/v1/carts/{guest}")
     assert gone.status_code == 404
@@ -551,3 +559,121 @@ async def test_purge_deletes_only_guest_carts_untouched_for_thirty_days(
     assert {recent_guest.id, old_account.id} <= remaining
     lines = select(func.count()).select_from(CartLine).where(CartLine.cart_id == old_guest.id)
     assert await session.scalar(lines) == 0
+
+
+# ---- limits: lines per cart, pieces per order ----
+
+
+async def test_a_cart_holds_at_most_twenty_different_items(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, variant_ids = await sellable_variants(session, *range(10_000, 10_021))
+    cart_id = await new_cart(client)
+    for variant_id in variant_ids[:20]:
+        assert (await add(client, cart_id, variant_id, 1)).status_code == 201
+
+    refused = await add(client, cart_id, variant_ids[20], 1)
+
+    assert refused.status_code == 409
+    assert problem_type(refused) == "cart-line-limit"
+    assert len(quantities((await client.get(f"/v1/carts/{cart_id}")).json())) == 20
+
+
+async def test_a_cart_holds_at_most_twenty_pieces(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, (first, second, third) = await sellable_variants(session, 10_000, 20_000, 30_000, stock=20)
+    cart_id = await new_cart(client)
+    assert (await add(client, cart_id, first, 10)).status_code == 201
+    line_id = (await add(client, cart_id, second, 9)).json()["items"][1]["id"]
+
+    added = await add(client, cart_id, third, 2)
+    assert added.status_code == 422
+    assert problem_type(added) == "quantity-limit"
+
+    assert (await add(client, cart_id, third, 1)).status_code == 201
+    raised = await client.patch(f"/v1/carts/{cart_id}/items/{line_id}", json={"quantity": 10})
+    assert raised.status_code == 422
+    assert problem_type(raised) == "quantity-limit"
+    assert quantities((await client.get(f"/v1/carts/{cart_id}")).json()) == {
+        str(first): 10,
+        str(second): 9,
+        str(third): 1,
+    }
+
+
+# ---- one store currency ----
+
+
+async def test_an_item_priced_in_another_currency_cannot_be_added(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, (variant_id,) = await sellable_variants(session, 10_000)
+    await session.execute(update(Variant).where(Variant.id == variant_id).values(currency="EUR"))
+    await session.commit()
+    cart_id = await new_cart(client)
+
+    response = await add(client, cart_id, variant_id, 1)
+
+    assert response.status_code == 409
+    assert problem_type(response) == "currency-mismatch"
+    assert quantities((await client.get(f"/v1/carts/{cart_id}")).json()) == {}
+
+
+async def test_a_cart_mixing_currencies_is_not_priced_until_the_odd_lines_go(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, (dollars, yen, euros) = await sellable_variants(session, 100_000, 9_800_000, 85_000)
+    cart_id = await new_cart(client)
+    for variant_id in (dollars, yen, euros):
+        assert (await add(client, cart_id, variant_id, 1)).status_code == 201
+    # Prices set in other currencies before the store enforced one.
+    for variant_id, currency in ((yen, "JPY"), (euros, "EUR")):
+        await session.execute(
+            update(Variant).where(Variant.id == variant_id).values(currency=currency)
+        )
+    await session.commit()
+
+    mixed = await client.get(f"/v1/carts/{cart_id}")
+    assert mixed.status_code == 409
+    assert problem_type(mixed) == "currency-mismatch"
+    assert set(mixed.json()["variant_ids"]) == {str(yen), str(euros)}
+
+    lines = dict(await line_ids(session, cart_id))
+    still_mixed = await client.delete(f"/v1/carts/{cart_id}/items/{lines[yen]}")
+    assert still_mixed.status_code == 409
+    assert still_mixed.json()["variant_ids"] == [str(euros)]
+    fixed = await client.delete(f"/v1/carts/{cart_id}/items/{lines[euros]}")
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["totals"]["currency"] == "USD"
+    assert fixed.json()["totals"]["subtotal_minor"] == 100_000
+
+
+async def line_ids(session: AsyncSession, cart_id: str) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    rows = await session.execute(
+        select(CartLine.variant_id, CartLine.id).where(CartLine.cart_id == uuid.UUID(cart_id))
+    )
+    return [(variant_id, line_id) for variant_id, line_id in rows]
+
+
+async def test_claim_keeps_to_the_line_and_piece_limits(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    _, (kept, topped, left) = await sellable_variants(session, 10_000, 20_000, 30_000, stock=10)
+    _, headers = await signed_in(client, session)
+    mine = (await client.get("/v1/me/cart", headers=headers)).json()["id"]
+    assert (await add(client, mine, kept, 3, headers=headers)).status_code == 201
+    guest = await new_cart(client)
+    for variant_id, quantity in ((kept, 1), (topped, 4), (left, 1)):
+        assert (await add(client, guest, variant_id, quantity)).status_code == 201
+
+    saved = bound_app.state.settings
+    bound_app.state.settings = saved.model_copy(update={"cart_max_lines": 2, "order_max_units": 6})
+    try:
+        claimed = await client.post("/v1/me/cart/claim", json={"cart_id": guest}, headers=headers)
+    finally:
+        bound_app.state.settings = saved
+
+    assert claimed.status_code == 200, claimed.text
+    # 3 + 1 of the first, then only 2 of the second fit in 6 pieces; a third item has no room.
+    assert quantities(claimed.json()) == {str(kept): 4, str(topped): 2}

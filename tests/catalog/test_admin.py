@@ -281,3 +281,52 @@ async def test_images_are_added_in_position_order_and_removed(
     assert deleted.status_code == 204
     images = (await client.get("/v1/products/pictured")).json()["images"]
     assert [i["alt_text"] for i in images] == ["side"]
+
+
+# ---- one store currency ----
+
+
+async def test_staff_cannot_price_a_new_product_in_another_currency(
+    client: httpx.AsyncClient, session: AsyncSession, staff: dict[str, str]
+) -> None:
+    await make_category(session, "halo")
+    variants = [
+        {"sku": "OVH-7", "ring_size": "7", "price_minor": 640000, "currency": "USD"},
+        {"sku": "OVH-8", "ring_size": "8", "price_minor": 9_800_000, "currency": "JPY"},
+    ]
+
+    response = await client.post(
+        "/v1/admin/products", json=product_body(variants=variants), headers=staff
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == PROBLEM + "currency-not-accepted"
+    assert await session.scalar(select(func.count()).select_from(Product)) == 0
+    assert await session.scalar(select(func.count()).select_from(Variant)) == 0
+
+
+async def test_staff_cannot_add_a_variant_in_another_currency(
+    client: httpx.AsyncClient, session: AsyncSession, staff: dict[str, str]
+) -> None:
+    category = await make_category(session, "halo")
+    product = await make_product(session, category, prices=(100_000,))
+
+    refused = await client.post(
+        f"/v1/admin/products/{product.id}/variants",
+        json={"sku": "EUR-1", "price_minor": 90_000, "currency": "EUR"},
+        headers=staff,
+    )
+    accepted = await client.post(
+        f"/v1/admin/products/{product.id}/variants",
+        json={"sku": "USD-1", "price_minor": 90_000},
+        headers=staff,
+    )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"] == PROBLEM + "currency-not-accepted"
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["currency"] == "USD"
+    currencies = await session.scalars(
+        select(Variant.currency).where(Variant.product_id == product.id)
+    )
+    assert set(currencies) == {"USD"}

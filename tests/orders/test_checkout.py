@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 from datetime import timedelta
@@ -12,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
+from app.adapters.payments.fake import FakePaymentProvider
 from app.carts.models import CartLine
 from app.catalog.models import InventoryMovement, Metal, MovementReason, Product, Variant
 from app.core.db import utcnow
@@ -76,8 +79,8 @@ async def test_checkout_without_idempotency_key_is_422(
     assert await count(session, Order) == 0
 
 
-async def test_same_key_and_body_replays_the_same_order(
-    client: httpx.AsyncClient, session: AsyncSession
+async def test_same_key_and_body_replays_the_order_with_a_fresh_token_replacing_the_first(
+    client: httpx.AsyncClient, session: AsyncSession, provider: FakePaymentProvider
 ) -> None:
     _, variant_id = await one_variant(session)
     cart_id = await fill_cart(client, [(variant_id, 1)])
@@ -91,9 +94,94 @@ async def test_same_key_and_body_replays_the_same_order(
     assert second.status_code == 201, second.text
     assert second.headers["Idempotent-Replayed"] == "true"
     assert second.json()["id"] == first.json()["id"]
-    assert second.json() == first.json()
+    without_token = {"order_token", "request_id"}
+    assert {k: v for k, v in second.json().items() if k not in without_token} == {
+        k: v for k, v in first.json().items() if k not in without_token
+    }
     assert await count(session, Order) == 1
     assert await stock_of(session, variant_id) == 2
+    # The lost first answer's token is replaced: only the latest one opens the order.
+    order_path = f"/v1/orders/{first.json()['id']}"
+    old, new = first.json()["order_token"], second.json()["order_token"]
+    assert new
+    assert new != old
+    assert (await client.get(order_path, headers={"X-Order-Token": old})).status_code == 404
+    assert (await client.get(order_path, headers={"X-Order-Token": new})).status_code == 200
+    paid = await client.post(
+        f"{order_path}/payments",
+        json={"payment_method": "pm_card_visa"},
+        headers={"X-Order-Token": new},
+    )
+    assert paid.status_code == 200, paid.text
+
+    # Once paid there is nothing left a token is needed for at checkout: none is issued.
+    after_payment = await post_checkout(client, cart_id, key=key)
+    assert after_payment.status_code == 201
+    assert after_payment.json()["order_token"] is None
+    assert after_payment.json()["status"] == "paid"
+    assert (await client.get(order_path, headers={"X-Order-Token": new})).status_code == 200
+
+
+async def test_the_stored_answer_holds_neither_the_token_nor_personal_data(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, variant_id = await one_variant(session)
+    cart_id = await fill_cart(client, [(variant_id, 1)])
+    body = checkout_body(cart_id, email="grace.hopper@example.com")
+    response = await client.post("/v1/checkout", json=body, headers={"Idempotency-Key": new_key()})
+    assert response.status_code == 201, response.text
+
+    record = await session.scalar(select(IdempotencyRecord))
+    assert record is not None
+    stored = record.response_body or ""
+    assert response.json()["order_token"] not in stored
+    for personal in ("grace.hopper", "Lovelace", "St James", "+44"):
+        assert personal not in stored
+    # The fingerprint is keyed: nobody can confirm a guessed body from the table alone.
+    plain = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    assert record.request_hash != hashlib.sha256(plain.encode()).hexdigest()
+
+
+async def test_another_caller_replaying_a_customers_key_and_body_gets_nothing_of_theirs(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, variant_id = await one_variant(session)
+    _, owner = await signed_in(client, session)
+    _, other = await signed_in(client, session)
+    cart_id = await fill_cart(client, [(variant_id, 1)], headers=owner)
+    key = new_key()
+    first = await post_checkout(client, cart_id, key=key, headers=owner)
+    assert first.status_code == 201, first.text
+
+    for headers in (other, {}):
+        replayed = await post_checkout(client, cart_id, key=key, headers=headers)
+        assert replayed.status_code == 404, replayed.text
+        assert problem_type(replayed) == "cart-not-found"
+        assert first.json()["id"] not in replayed.text
+        assert "idempotent-replayed" not in replayed.headers
+    assert await count(session, Order) == 1
+    again = await post_checkout(client, cart_id, key=key, headers=owner)
+    assert again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+
+
+async def test_a_signed_in_caller_replaying_a_guests_key_and_body_is_not_a_replay(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, variant_id = await one_variant(session)
+    _, other = await signed_in(client, session)
+    cart_id = await fill_cart(client, [(variant_id, 1)])
+    key = new_key()
+    first = await post_checkout(client, cart_id, key=key)
+    assert first.status_code == 201, first.text
+
+    replayed = await post_checkout(client, cart_id, key=key, headers=other)
+
+    assert replayed.status_code == 409, replayed.text
+    assert problem_type(replayed) == "cart-checked-out"
+    assert first.json()["order_token"] not in replayed.text
+    assert first.json()["id"] not in replayed.text
+    assert await count(session, Order) == 1
 
 
 async def test_same_key_with_a_different_body_is_refused(
@@ -447,3 +535,93 @@ async def test_checkout_of_another_customers_cart_is_404(
     assert await count(session, Order) == 0
     lines = select(func.count()).select_from(CartLine).where(CartLine.cart_id == uuid.UUID(cart_id))
     assert await session.scalar(lines) == 1
+
+
+# ---- one cart, one order ----
+
+
+async def test_a_second_checkout_of_the_same_cart_is_cart_checked_out(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, variant_id = await one_variant(session, stock=5)
+    cart_id = await fill_cart(client, [(variant_id, 1)])
+    assert (await post_checkout(client, cart_id)).status_code == 201
+
+    again = await post_checkout(client, cart_id)
+
+    assert again.status_code == 409
+    assert problem_type(again) == "cart-checked-out"
+    assert await count(session, Order) == 1
+    assert await stock_of(session, variant_id) == 4
+    # Filling the cart again makes it a new purchase.
+    assert (await client.post(
+        f"/v1/carts/{cart_id}/items", json={"variant_id": str(variant_id), "quantity": 1}
+    )).status_code == 201  # fmt: skip
+    assert (await post_checkout(client, cart_id)).status_code == 201
+
+
+# ---- limits and throttling ----
+
+
+async def test_checkout_refuses_a_cart_over_the_line_or_piece_limits(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    first, second, third = [(await one_variant(session, stock=5))[1] for _ in range(3)]
+    cart_id = await fill_cart(client, [(first, 3), (second, 3), (third, 1)])
+
+    with settings_changed(bound_app, cart_max_lines=2):
+        too_many_lines = await post_checkout(client, cart_id)
+    with settings_changed(bound_app, order_max_units=6):
+        too_many_pieces = await post_checkout(client, cart_id)
+
+    assert too_many_lines.status_code == 409
+    assert problem_type(too_many_lines) == "cart-line-limit"
+    assert too_many_pieces.status_code == 422
+    assert problem_type(too_many_pieces) == "quantity-limit"
+    assert await count(session, Order) == 0
+    assert [await stock_of(session, v) for v in (first, second, third)] == [5, 5, 5]
+    assert (await post_checkout(client, cart_id)).status_code == 201
+
+
+async def test_checkouts_are_limited_per_client_address_but_replays_are_free(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    _, variant_id = await one_variant(session, stock=10)
+    carts = [await fill_cart(client, [(variant_id, 1)]) for _ in range(3)]
+    key = new_key()
+
+    with settings_changed(bound_app, checkout_max_per_ip=2, checkout_window_seconds=600):
+        first = await post_checkout(client, carts[0], key=key)
+        second = await post_checkout(client, carts[1])
+        throttled = await post_checkout(client, carts[2])
+        replay = await post_checkout(client, carts[0], key=key)
+
+    assert [first.status_code, second.status_code] == [201, 201]
+    assert throttled.status_code == 429
+    assert problem_type(throttled) == "too-many-requests"
+    assert 0 < int(throttled.headers["Retry-After"]) <= 600
+    assert replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert await count(session, Order) == 2
+    assert await stock_of(session, variant_id) == 8
+
+
+async def test_checkout_refuses_a_cart_mixing_currencies(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    dollars, yen, euros = [(await one_variant(session, stock=5))[1] for _ in range(3)]
+    cart_id = await fill_cart(client, [(dollars, 1), (yen, 1), (euros, 1)])
+    for variant_id, currency in ((yen, "JPY"), (euros, "EUR")):
+        await session.execute(
+            update(Variant).where(Variant.id == variant_id).values(currency=currency)
+        )
+    await session.commit()
+
+    response = await post_checkout(client, cart_id)
+
+    assert response.status_code == 409
+    assert problem_type(response) == "currency-mismatch"
+    assert set(response.json()["variant_ids"]) == {str(yen), str(euros)}
+    assert await count(session, Order) == 0
+    assert [await stock_of(session, v) for v in (dollars, yen, euros)] == [5, 5, 5]
+    assert await count(session, InventoryMovement) == 0

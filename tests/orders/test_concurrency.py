@@ -50,7 +50,8 @@ def checkout_body(cart_id: str, email: str) -> dict[str, object]:
 
 @asynccontextmanager
 async def running_app(url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(make_settings(url))
+    # Every simulated buyer comes from one test address: lift the per-address limit.
+    application = create_app(make_settings(url, checkout_max_per_ip=10_000))
     async with application.router.lifespan_context(application):
         yield application
 
@@ -280,3 +281,80 @@ async def test_multi_line_checkouts_in_opposite_orders_do_not_deadlock(
         assert remaining == 0
         assert units == orders == movements == STOCK
         assert units + remaining == STOCK
+
+
+async def race_for_one_cart(application: FastAPI, client: httpx.AsyncClient) -> None:
+    """CHECKOUTS concurrent checkouts of one cart, each with its own key: one order."""
+    (variant_id,) = await make_variants(application, 1, stock=STOCK)
+    cart_id = await guest_cart(client, variant_id)
+    email = f"one-cart-{uuid.uuid4().hex[:12]}@example.com"
+
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                "/v1/checkout",
+                json=checkout_body(cart_id, email),
+                headers={"Idempotency-Key": f"cart-race-{uuid.uuid4().hex}"},
+            )
+            for _ in range(CHECKOUTS)
+        )
+    )
+
+    statuses = Counter(r.status_code for r in answers)
+    assert statuses == {201: 1, 409: CHECKOUTS - 1}, [r.text for r in answers]
+    refused = [r for r in answers if r.status_code == 409]
+    assert problem_types(refused) == {"cart-checked-out": CHECKOUTS - 1}
+    assert await stock_of(application, variant_id) == STOCK - 1
+    assert await sales_of(application, variant_id) == (1, 1, 1)
+    async with sessions(application)() as session:
+        orders = await session.scalar(
+            select(func.count()).select_from(Order).where(Order.email == email)
+        )
+    assert orders == 1
+
+
+CHECKOUTS = 12
+
+
+@pytest.mark.postgres
+async def test_concurrent_checkouts_of_one_cart_make_one_order_on_postgres(
+    pg_app: FastAPI, pg_client: httpx.AsyncClient
+) -> None:
+    await race_for_one_cart(pg_app, pg_client)
+
+
+async def test_concurrent_checkouts_of_one_cart_make_one_order_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'one-cart.db'}"
+    await asyncio.to_thread(migrate, url)
+    async with running_app(url) as application, http_client(application) as client:
+        await race_for_one_cart(application, client)
+
+
+@pytest.mark.postgres
+async def test_line_edits_racing_checkouts_of_the_cart_never_fail_or_leak_stock(
+    pg_app: FastAPI, pg_client: httpx.AsyncClient
+) -> None:
+    (variant_id,) = await make_variants(pg_app, 1, stock=STOCK)
+    cart_id = await guest_cart(pg_client, variant_id)
+    line_id = (await pg_client.get(f"/v1/carts/{cart_id}")).json()["items"][0]["id"]
+    email = f"edit-race-{uuid.uuid4().hex[:12]}@example.com"
+
+    answers = await asyncio.gather(
+        *(
+            pg_client.post(
+                "/v1/checkout",
+                json=checkout_body(cart_id, email),
+                headers={"Idempotency-Key": f"edit-race-{uuid.uuid4().hex}"},
+            )
+            if i % 2 == 0
+            else pg_client.patch(f"/v1/carts/{cart_id}/items/{line_id}", json={"quantity": 2})
+            for i in range(12)
+        )
+    )
+
+    assert all(r.status_code < 500 for r in answers), [r.text for r in answers]
+    orders = [r.json() for r in answers if r.request.method == "POST" and r.status_code == 201]
+    assert len(orders) == 1
+    ordered = orders[0]["lines"][0]["quantity"]
+    assert await stock_of(pg_app, variant_id) == STOCK - ordered
+    assert await sales_of(pg_app, variant_id) == (1, ordered, 1)
