@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.authentication import ensure_session_is_live
 from app.accounts.errors import InvalidAccessToken, StaffOnly
@@ -37,7 +38,7 @@ async def get_access_claims(
 ClaimsDep = Annotated[AccessClaims, Depends(get_access_claims)]
 
 
-async def _load_account(session: SessionDep, settings: Settings, claims: AccessClaims) -> Account:
+async def _load_account(session: AsyncSession, settings: Settings, claims: AccessClaims) -> Account:
     await ensure_session_is_live(session, settings, claims)
     account = await session.get(Account, claims.subject)
     if account is None or not account.is_active:

@@ -128,6 +128,51 @@ async def test_concurrent_wrong_passwords_are_verified_at_most_limit_times_on_sq
         await assert_limit_holds_under_a_burst([client], await new_account_email(application))
 
 
+async def test_database_counters_on_sqlite_never_wait_on_the_requests_own_lock(
+    tmp_path: Path,
+) -> None:
+    # Every SQLite transaction takes the write lock: a counter written while the request's
+    # session is open would wait 15 s and fail. Each throttled route, on its success path too.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'own-lock.db'}"
+    await asyncio.to_thread(migrate, url)
+    email = "own.lock@example.com"
+    async with running_app(url) as application, client_of(application) as client:
+        registered = await client.post(
+            "/v1/accounts",
+            json={
+                "email": email,
+                "password": DEFAULT_PASSWORD,
+                "full_name": "Grace Hopper",
+                "date_of_birth": "1980-12-09",
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        wrong = await client.post("/v1/auth/token", data={"username": email, "password": WRONG})
+        assert wrong.status_code == 401, wrong.text
+        tokens = await client.post(
+            "/v1/auth/token", data={"username": email, "password": DEFAULT_PASSWORD}
+        )
+        assert tokens.status_code == 200, tokens.text
+        headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        renamed = await client.patch("/v1/me", json={"full_name": "G. Hopper"}, headers=headers)
+        assert renamed.status_code == 200, renamed.text
+        moved = await client.patch(
+            "/v1/me",
+            json={"email": "moved@example.com", "current_password": DEFAULT_PASSWORD},
+            headers=headers,
+        )
+        assert moved.status_code == 200, moved.text
+        changed = await client.post(
+            "/v1/me/password",
+            json={
+                "current_password": DEFAULT_PASSWORD,
+                "new_password": "Sapphire-Bezel-Setting-77",
+            },
+            headers=headers,
+        )
+        assert changed.status_code == 204, changed.text
+
+
 @pytest.mark.postgres
 async def test_concurrent_wrong_passwords_are_verified_at_most_limit_times_through_redis(
     pg_url: str,
