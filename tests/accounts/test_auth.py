@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -451,7 +452,8 @@ async def test_revocation_by_another_process_is_seen_once_the_cache_window_passe
     client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(authentication.time, "monotonic", lambda: clock[0])
+    # Only the authentication module's clock moves (the event loop keeps the real one).
+    monkeypatch.setattr(authentication, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     account = await make_account(session)
     tokens = await login(client, account.email)
     headers = bearer(tokens["access_token"])
