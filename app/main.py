@@ -43,7 +43,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url, echo=settings.database_echo)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.rate_limit_backend = create_rate_limit_backend(settings.redis_url)
+    app.state.rate_limit_backend = create_rate_limit_backend(settings.redis_url, engine)
     app.state.payment_provider = create_payment_provider(settings)
     app.state.shipping_carrier = create_shipping_carrier(settings)
     app.state.mail_sender = create_mail_sender(settings)

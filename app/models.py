@@ -3,7 +3,7 @@
 from app.accounts import models as accounts_models
 from app.carts import models as carts_models
 from app.catalog import models as catalog_models
-from app.core import idempotency
+from app.core import idempotency, ratelimit
 from app.core.db import Base
 from app.orders import models as orders_models
 from app.outbox import models as outbox_models
@@ -16,4 +16,5 @@ __all__ = [
     "idempotency",
     "orders_models",
     "outbox_models",
+    "ratelimit",
 ]

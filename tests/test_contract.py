@@ -16,6 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from app.accounts.authentication import start_session
 from app.accounts.models import Role
 from app.accounts.schemas import AccountCreate
 from app.accounts.service import register
@@ -46,6 +47,7 @@ pg_schema = _load(pg_app)
 
 
 async def _staff_token(url: str) -> str:
+    app_settings = make_settings(url)
     engine = create_engine(url)
     try:
         async for session in session_scope(create_sessionmaker(engine)):
@@ -59,9 +61,12 @@ async def _staff_token(url: str) -> str:
                 ),
                 role=Role.staff,
             )
+            login_session = await start_session(session, app_settings, account)
     finally:
         await engine.dispose()
-    return create_access_token(make_settings(url), subject=account.id, role="staff").token
+    return create_access_token(
+        app_settings, subject=account.id, role="staff", session_id=login_session.id
+    ).token
 
 
 @pytest.fixture(scope="module")

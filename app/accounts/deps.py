@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.authentication import LoginThrottle
+from app.accounts.authentication import ensure_session_is_live
 from app.accounts.errors import InvalidAccessToken, StaffOnly
 from app.accounts.models import Account, Address, Role
 from app.accounts.service import get_address
-from app.core.deps import RateLimitDep, SessionDep, SettingsDep
+from app.accounts.throttle import PasswordThrottle, client_address_key
+from app.core.deps import ClientIpDep, RateLimitDep, SessionDep, SettingsDep
+from app.core.errors import TooManyRequests
 from app.core.security import AccessClaims, InvalidToken, decode_access_token
+from app.core.settings import Settings
 
 # Reads only the Authorization header: a token in the query string is never accepted.
 bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
@@ -20,6 +25,8 @@ bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 async def get_access_claims(
     settings: SettingsDep, token: Annotated[str | None, Depends(bearer)]
 ) -> AccessClaims:
+    """The token's verified claims. Whether its session is still live is checked with the
+    account (`CurrentAccount`), so this needs no database and can run before anything else."""
     if not token:
         raise InvalidAccessToken("Send an access token as `Authorization: Bearer <token>`.")
     try:
@@ -31,11 +38,18 @@ async def get_access_claims(
 ClaimsDep = Annotated[AccessClaims, Depends(get_access_claims)]
 
 
-async def get_current_account(session: SessionDep, claims: ClaimsDep) -> Account:
+async def _load_account(session: AsyncSession, settings: Settings, claims: AccessClaims) -> Account:
+    await ensure_session_is_live(session, settings, claims)
     account = await session.get(Account, claims.subject)
     if account is None or not account.is_active:
         raise InvalidAccessToken()
     return account
+
+
+async def get_current_account(
+    session: SessionDep, settings: SettingsDep, claims: ClaimsDep
+) -> Account:
+    return await _load_account(session, settings, claims)
 
 
 CurrentAccount = Annotated[Account, Depends(get_current_account)]
@@ -60,11 +74,50 @@ async def get_owned_address(
 OwnedAddress = Annotated[Address, Depends(get_owned_address)]
 
 
-def get_login_throttle(backend: RateLimitDep, settings: SettingsDep) -> LoginThrottle:
-    return LoginThrottle(backend, settings)
+# The throttles below write through the rate-limit backend in their own transactions, so
+# each route declares them BEFORE anything that uses the request's session, and they give
+# counts back only after that session's transaction has ended (their exit runs after the
+# session's commit). On SQLite either write would otherwise wait on the request's own lock.
 
 
-LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+async def get_login_throttle(
+    backend: RateLimitDep, settings: SettingsDep, client_ip: ClientIpDep
+) -> AsyncIterator[PasswordThrottle]:
+    throttle = PasswordThrottle(backend, settings, scope="login", client_ip=client_ip)
+    try:
+        yield throttle
+    finally:
+        await throttle.settle()
+
+
+LoginThrottleDep = Annotated[PasswordThrottle, Depends(get_login_throttle, scope="function")]
+
+
+async def get_password_check_throttle(
+    backend: RateLimitDep, settings: SettingsDep, client_ip: ClientIpDep, claims: ClaimsDep
+) -> AsyncIterator[PasswordThrottle]:
+    """The caller's current-password re-check, counted up front; a request that checks
+    no password (a profile edit without an email change) gets its count back."""
+    throttle = PasswordThrottle(backend, settings, scope="password-check", client_ip=client_ip)
+    await throttle.count_attempt(str(claims.subject))
+    try:
+        yield throttle
+    finally:
+        await throttle.settle()
+
+
+PasswordCheckThrottleDep = Annotated[
+    PasswordThrottle, Depends(get_password_check_throttle, scope="function")
+]
+
+
+async def limit_registrations(
+    backend: RateLimitDep, settings: SettingsDep, client_ip: ClientIpDep
+) -> None:
+    key = f"register:ip:{client_address_key(settings, client_ip)}"
+    window = await backend.hit(key, 3600)
+    if window.count > settings.registrations_per_ip_per_hour:
+        raise TooManyRequests(window.resets_in, "Too many new accounts from this address.")
 
 
 async def get_optional_account(
@@ -77,10 +130,7 @@ async def get_optional_account(
         claims = decode_access_token(settings, token)
     except InvalidToken as exc:
         raise InvalidAccessToken() from exc
-    account = await session.get(Account, claims.subject)
-    if account is None or not account.is_active:
-        raise InvalidAccessToken()
-    return account
+    return await _load_account(session, settings, claims)
 
 
 OptionalAccount = Annotated[Account | None, Depends(get_optional_account)]

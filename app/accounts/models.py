@@ -59,6 +59,23 @@ class Address(IdMixin, TimestampMixin, Base):
         return f"Address(id={self.id!s})"
 
 
+class LoginSession(Base):
+    """One login: its id is the refresh-token family id and every access token's `sid`.
+
+    `expires_at` is fixed at login, so refreshing can never extend a session past it.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class RefreshToken(IdMixin, Base):
     """One rotation of a login session. A family is one login; reuse of a rotated
     token revokes the whole family."""

@@ -11,7 +11,9 @@ from app.accounts.deps import (
     CurrentAccount,
     LoginThrottleDep,
     OwnedAddress,
+    PasswordCheckThrottleDep,
     StaffAccount,
+    limit_registrations,
 )
 from app.accounts.models import Role
 from app.accounts.schemas import (
@@ -25,7 +27,7 @@ from app.accounts.schemas import (
     RefreshRequest,
     TokenResponse,
 )
-from app.core.deps import ClientIpDep, SessionDep, SettingsDep
+from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import problem_responses
 from app.core.pagination import Cursor, Limit
 from app.core.routing import FacetRoute
@@ -42,29 +44,27 @@ admin_router = APIRouter(prefix="/admin/accounts", tags=["admin"], route_class=F
     status_code=status.HTTP_201_CREATED,
     operation_id="createAccount",
     responses=problem_responses(409),
+    dependencies=[Depends(limit_registrations)],  # runs before the session is used
 )
 async def create_account(session: SessionDep, body: AccountCreate) -> AccountRead:
-    """Register a customer account. Under-18s are refused and nothing is stored (P9)."""
+    """Register a customer account. Under-18s are refused and nothing is stored (P9).
+    Registrations are limited per client address (429 with `Retry-After`)."""
     account = await service.register(session, body)
     return AccountRead.model_validate(account)
 
 
 @auth_router.post("/token", operation_id="issueToken", responses=problem_responses(401))
 async def issue_token(
+    throttle: LoginThrottleDep,  # first: it settles after the session's transaction ends
     session: SessionDep,
     settings: SettingsDep,
-    throttle: LoginThrottleDep,
-    client_ip: ClientIpDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenResponse:
-    """Log in with email (`username`) and password; returns an access and a refresh token."""
+    """Log in with email (`username`) and password; returns an access and a refresh token.
+    Failed attempts are throttled per account and address, per account and per address
+    (429 with `Retry-After`)."""
     pair = await authentication.login(
-        session,
-        settings,
-        throttle,
-        email=form.username,
-        password=form.password,
-        client_ip=client_ip,
+        session, settings, throttle, email=form.username, password=form.password
     )
     return TokenResponse(
         access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
@@ -106,10 +106,16 @@ async def get_me(account: CurrentAccount) -> AccountRead:
     responses=problem_responses(401, 409),
 )
 async def update_me(
-    session: SessionDep, account: CurrentAccount, body: AccountUpdate
+    throttle: PasswordCheckThrottleDep,  # before the session is used: it counts in its own
+    session: SessionDep,
+    account: CurrentAccount,
+    body: AccountUpdate,
 ) -> AccountRead:
-    """Rectify name and phone; changing the email needs `current_password` (P8)."""
-    return AccountRead.model_validate(await service.update_profile(session, account, body))
+    """Rectify name and phone; changing the email needs `current_password` (P8), whose
+    wrong guesses are throttled like logins."""
+    return AccountRead.model_validate(
+        await service.update_profile(session, account, body, throttle)
+    )
 
 
 @me_router.post(
@@ -119,15 +125,21 @@ async def update_me(
     responses=problem_responses(401),
 )
 async def change_password(
-    session: SessionDep, account: CurrentAccount, claims: ClaimsDep, body: PasswordChange
+    throttle: PasswordCheckThrottleDep,  # before the session is used: it counts in its own
+    session: SessionDep,
+    account: CurrentAccount,
+    claims: ClaimsDep,
+    body: PasswordChange,
 ) -> Response:
-    """Change the password and sign out every other session."""
-    await service.change_password(
+    """Change the password and sign out every other session; wrong `current_password`
+    guesses are throttled like logins."""
+    await authentication.change_password(
         session,
         account,
+        throttle,
         current_password=body.current_password,
         new_password=body.new_password,
-        keep_family=claims.session_id,
+        keep_session=claims.session_id,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -18,11 +18,12 @@ from app.accounts.errors import (
     EmailTaken,
     WeakPassword,
 )
-from app.accounts.models import Account, Address, RefreshToken, Role
+from app.accounts.models import Account, Address, Role
 from app.accounts.schemas import AccountCreate, AccountUpdate, AddressCreate, AddressUpdate
+from app.accounts.throttle import PasswordThrottle
 from app.core.db import utcnow
 from app.core.pagination import paginate_by_creation
-from app.core.security import hash_password, verify_password
+from app.core.security import hash_password_in_thread, verify_password_in_thread
 
 ADULT_AGE = 18
 _COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
@@ -70,7 +71,7 @@ async def register(
         raise EmailTaken()
     account = Account(
         email=email,
-        password_hash=hash_password(data.password),
+        password_hash=await hash_password_in_thread(data.password),
         full_name=data.full_name,
         phone=data.phone,
         role=role,
@@ -85,17 +86,34 @@ async def register(
     return account
 
 
-async def update_profile(session: AsyncSession, account: Account, data: AccountUpdate) -> Account:
+async def check_current_password(
+    account: Account, password: str | None, throttle: PasswordThrottle, *, detail: str
+) -> None:
+    """Re-check the password before a sensitive change, under the login throttle."""
+    if password is None:
+        raise CurrentPasswordRequired(detail)
+    throttle.check()
+    if not await verify_password_in_thread(account.password_hash, password):
+        throttle.record_failure()
+        raise CurrentPasswordRequired(detail)
+    throttle.record_success()
+
+
+async def update_profile(
+    session: AsyncSession, account: Account, data: AccountUpdate, throttle: PasswordThrottle
+) -> Account:
     changes = data.model_dump(exclude_unset=True, exclude={"current_password", "email"})
     if "full_name" in changes and changes["full_name"] is None:
         del changes["full_name"]  # a name is required; null means "no change"
     for field, value in changes.items():
         setattr(account, field, value)
     if data.email is not None and normalize_email(data.email) != account.email:
-        if data.current_password is None or not verify_password(
-            account.password_hash, data.current_password
-        ):
-            raise CurrentPasswordRequired("Changing the email needs the current password.")
+        await check_current_password(
+            account,
+            data.current_password,
+            throttle,
+            detail="Changing the email needs the current password.",
+        )
         new_email = normalize_email(data.email)
         if await get_account_by_email(session, new_email) is not None:
             raise EmailTaken()
@@ -106,29 +124,6 @@ async def update_profile(session: AsyncSession, account: Account, data: AccountU
     except IntegrityError as exc:
         raise EmailTaken() from exc
     return account
-
-
-async def change_password(
-    session: AsyncSession,
-    account: Account,
-    *,
-    current_password: str,
-    new_password: str,
-    keep_family: uuid.UUID | None,
-) -> None:
-    """Set a new password and end every other login session of the account."""
-    if not verify_password(account.password_hash, current_password):
-        raise CurrentPasswordRequired("The current password is not correct.")
-    check_password_strength(new_password, email=account.email, full_name=account.full_name)
-    account.password_hash = hash_password(new_password)
-    revoke = (
-        update(RefreshToken)
-        .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    if keep_family is not None:
-        revoke = revoke.where(RefreshToken.family_id != keep_family)
-    await session.execute(revoke)
 
 
 async def list_addresses(session: AsyncSession, account: Account) -> list[Address]:

@@ -5,10 +5,13 @@ This is the only module that imports `jose`, so the JWT library stays swappable.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import os
 import secrets
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +28,8 @@ _DUMMY_HASH = _hasher.hash("an unknown account still costs one verification")
 _REQUIRED_CLAIMS = {
     f"require_{claim}": True for claim in ("exp", "iat", "sub", "aud", "iss", "jti")
 }
+# python-jose has no `require_sid`: decode_access_token checks it itself. A token without
+# a session cannot be revoked, so it is refused.
 
 
 def hash_password(password: str) -> str:
@@ -44,6 +49,21 @@ def password_needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
+# Argon2 costs ~50 ms of CPU and 64 MiB per call: run it in threads so the event loop keeps
+# serving, and in a pool no larger than the CPU count so a login burst cannot exhaust memory.
+_password_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="argon2")
+
+
+async def hash_password_in_thread(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_password_pool, hash_password, password)
+
+
+async def verify_password_in_thread(password_hash: str | None, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(
+        _password_pool, verify_password, password_hash, password
+    )
+
+
 @dataclass(frozen=True)
 class AccessToken:
     token: str
@@ -55,7 +75,7 @@ class AccessClaims:
     subject: uuid.UUID
     role: str
     token_id: str
-    session_id: uuid.UUID | None
+    session_id: uuid.UUID  # the login session (refresh-token family) the token belongs to
     expires_at: datetime
 
 
@@ -68,7 +88,7 @@ def create_access_token(
     *,
     subject: uuid.UUID,
     role: str,
-    session_id: uuid.UUID | None = None,
+    session_id: uuid.UUID,
     now: datetime | None = None,
 ) -> AccessToken:
     issued = now or utcnow()
@@ -81,9 +101,8 @@ def create_access_token(
         "aud": settings.jwt_audience,
         "iss": settings.jwt_issuer,
         "jti": uuid.uuid4().hex,
+        "sid": str(session_id),
     }
-    if session_id is not None:
-        claims["sid"] = str(session_id)
     token = jwt.encode(
         claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm
     )
@@ -104,7 +123,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             subject=uuid.UUID(claims["sub"]),
             role=str(claims.get("role", "customer")),
             token_id=str(claims["jti"]),
-            session_id=uuid.UUID(claims["sid"]) if claims.get("sid") else None,
+            session_id=uuid.UUID(str(claims["sid"])),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=utcnow().tzinfo),
         )
     except (JWTError, ValueError, KeyError, TypeError) as exc:

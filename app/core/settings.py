@@ -55,10 +55,24 @@ class Settings(BaseSettings):
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
     max_body_bytes: int = 1_000_000
 
+    # Shared throttle counters; when unset they live in the database (see core/ratelimit.py).
     redis_url: str | None = None
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_ip: int = 20
-    login_failure_window_seconds: int = 15 * 60
+
+    # --- Accounts: password throttling, registration and login sessions ---
+    # Failed password checks per (account, client address) in a window before 429.
+    login_max_failures_per_account_ip: int = Field(default=5, ge=1)
+    # Per account from every address: higher, so strangers cannot lock the owner out.
+    login_max_failures_per_account: int = Field(default=30, ge=1)
+    # Per client address over every account: high, so one office NAT is not locked out.
+    login_max_failures_per_ip: int = Field(default=100, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Accounts created per client address per hour.
+    registrations_per_ip_per_hour: int = Field(default=10, ge=1)
+    # A login session ends this long after login, however often it is refreshed.
+    session_max_days: int = Field(default=30, ge=1, le=365)
+    # How long a process trusts a session it found live; a revocation made by another
+    # process takes effect within this many seconds.
+    session_check_cache_seconds: int = Field(default=10, ge=0, le=300)
 
     # Tax as basis points of the subtotal (825 = 8.25 %); shipping is always free.
     tax_rate_bps: int = Field(default=0, ge=0, le=5000)

@@ -16,6 +16,7 @@ from app.adapters.mail.base import MailSender
 from app.adapters.payments.base import PaymentProvider
 from app.carts.service import purge_abandoned
 from app.core.idempotency import purge_expired
+from app.core.ratelimit import purge_expired_counters
 from app.core.settings import Settings
 from app.orders.fulfilment import expire_unpaid
 from app.outbox.service import DeliveryResult, run_once
@@ -42,6 +43,7 @@ async def housekeeping(
     async with sessionmaker() as session, session.begin():
         carts = await purge_abandoned(session, days=settings.cart_abandoned_days)
         keys = await purge_expired(session)
+        await purge_expired_counters(session)
     return HousekeepingResult(expired, carts, keys)
 
 

@@ -8,6 +8,9 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -16,11 +19,13 @@ from fastapi import FastAPI
 from jose import jwt
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import authentication
-from app.accounts.models import Account
+from app.accounts.models import Account, LoginSession, RefreshToken
 from app.core import security
+from app.core.db import utcnow
 from app.core.logging import JsonFormatter
 from app.core.ratelimit import RedisRateLimitBackend
 from tests.conftest import REDIS_URL, TEST_JWT_SECRET, unavailable
@@ -33,7 +38,7 @@ NEW_PASSWORD = "Sapphire-Bezel-Setting-77"
 _DROP = object()  # marks a claim to leave out of a hand-built token
 
 
-def token_claims(subject: uuid.UUID, **changes: object) -> dict[str, Any]:
+def token_claims(subject: uuid.UUID, sid: uuid.UUID, /, **changes: object) -> dict[str, Any]:
     """Claims of a well-formed access token, with some changed or (given `_DROP`) removed."""
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -44,6 +49,7 @@ def token_claims(subject: uuid.UUID, **changes: object) -> dict[str, Any]:
         "aud": AUDIENCE,
         "iss": ISSUER,
         "jti": uuid.uuid4().hex,
+        "sid": str(sid),
     }
     for name, value in changes.items():
         if value is _DROP:
@@ -65,6 +71,17 @@ def b64url(data: dict[str, Any]) -> str:
 def unsigned(claims: dict[str, Any]) -> str:
     """An `alg: none` JWT: header, payload and an empty signature."""
     return f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims)}."
+
+
+async def live_session(session: AsyncSession, account: Account) -> uuid.UUID:
+    """A login session of the account, as a login would start it."""
+    now = utcnow()
+    row = LoginSession(
+        id=uuid.uuid4(), account_id=account.id, started_at=now, expires_at=now + timedelta(days=1)
+    )
+    session.add(row)
+    await session.commit()
+    return row.id
 
 
 async def attempt_login(
@@ -150,11 +167,11 @@ async def test_wrong_password_and_unknown_email_are_indistinguishable(
     account = await make_account(session)
 
     seen_hashes: list[str | None] = []
-    real_verify = authentication.verify_password
+    real_verify = authentication.verify_password_in_thread
 
-    def recording_verify(password_hash: str | None, password: str) -> bool:
+    async def recording_verify(password_hash: str | None, password: str) -> bool:
         seen_hashes.append(password_hash)
-        return real_verify(password_hash, password)
+        return await real_verify(password_hash, password)
 
     argon2_verified: list[str] = []
     real_hasher = security._hasher
@@ -169,7 +186,7 @@ async def test_wrong_password_and_unknown_email_are_indistinguishable(
         def __getattr__(self, name: str) -> Any:
             return getattr(real_hasher, name)
 
-    monkeypatch.setattr(authentication, "verify_password", recording_verify)
+    monkeypatch.setattr(authentication, "verify_password_in_thread", recording_verify)
     monkeypatch.setattr(security, "_hasher", RecordingHasher())
 
     wrong_password = await attempt_login(client, account.email, "Not-The-Right-Password-1")
@@ -221,43 +238,50 @@ async def test_hand_built_token_with_every_claim_is_accepted(
 ) -> None:
     # Control for the refusals below: the test's own token builder makes a token the API takes.
     account = await make_account(session)
-    response = await client.get("/v1/me", headers=bearer(sign(token_claims(account.id))))
+    sid = await live_session(session, account)
+    response = await client.get("/v1/me", headers=bearer(sign(token_claims(account.id, sid))))
     assert response.status_code == 200, response.text
 
 
-def _expired(subject: uuid.UUID) -> str:
+def _expired(subject: uuid.UUID, sid: uuid.UUID) -> str:
     now = int(time.time())
-    return sign(token_claims(subject, iat=now - 3600, exp=now - 60))
+    return sign(token_claims(subject, sid, iat=now - 3600, exp=now - 60))
 
 
-def _tampered(subject: uuid.UUID) -> str:
+def _tampered(subject: uuid.UUID, sid: uuid.UUID) -> str:
     """A genuine signature over claims that were then changed (promoted to staff)."""
-    header, _, signature = sign(token_claims(subject)).split(".")
-    return f"{header}.{b64url(token_claims(subject, role='staff'))}.{signature}"
+    header, _, signature = sign(token_claims(subject, sid)).split(".")
+    return f"{header}.{b64url(token_claims(subject, sid, role='staff'))}.{signature}"
 
 
-REFUSED_TOKENS: dict[str, Callable[[uuid.UUID], dict[str, str]]] = {
-    "no-token": lambda _: {},
-    "empty-bearer": lambda _: {"Authorization": "Bearer "},
-    "basic-scheme": lambda sub: {"Authorization": "Basic " + sign(token_claims(sub))},
-    "alg-none": lambda sub: bearer(unsigned(token_claims(sub))),
-    "hs512-right-key": lambda sub: bearer(sign(token_claims(sub), algorithm="HS512")),
-    "signed-with-other-key": lambda sub: bearer(
-        sign(token_claims(sub), key="another-secret-that-is-long-enough-for-hs256-xyz")
+# Each case gets the account's id and the id of one of its live login sessions.
+REFUSED_TOKENS: dict[str, Callable[[uuid.UUID, uuid.UUID], dict[str, str]]] = {
+    "no-token": lambda _, __: {},
+    "empty-bearer": lambda _, __: {"Authorization": "Bearer "},
+    "basic-scheme": lambda sub, sid: {"Authorization": "Basic " + sign(token_claims(sub, sid))},
+    "alg-none": lambda sub, sid: bearer(unsigned(token_claims(sub, sid))),
+    "hs512-right-key": lambda sub, sid: bearer(sign(token_claims(sub, sid), algorithm="HS512")),
+    "signed-with-other-key": lambda sub, sid: bearer(
+        sign(token_claims(sub, sid), key="another-secret-that-is-long-enough-for-hs256-xyz")
     ),
-    "expired": lambda sub: bearer(_expired(sub)),
-    "wrong-audience": lambda sub: bearer(sign(token_claims(sub, aud="some-other-api"))),
-    "wrong-issuer": lambda sub: bearer(sign(token_claims(sub, iss="someone-else"))),
-    "missing-exp": lambda sub: bearer(sign(token_claims(sub, exp=_DROP))),
-    "missing-iat": lambda sub: bearer(sign(token_claims(sub, iat=_DROP))),
-    "missing-sub": lambda sub: bearer(sign(token_claims(sub, sub=_DROP))),
-    "missing-aud": lambda sub: bearer(sign(token_claims(sub, aud=_DROP))),
-    "missing-iss": lambda sub: bearer(sign(token_claims(sub, iss=_DROP))),
-    "missing-jti": lambda sub: bearer(sign(token_claims(sub, jti=_DROP))),
-    "sub-not-a-uuid": lambda sub: bearer(sign(token_claims(sub, sub="admin"))),
-    "garbage": lambda _: bearer("this-is-not-a-jwt"),
-    "tampered-payload": lambda sub: bearer(_tampered(sub)),
-    "nonexistent-account": lambda _: bearer(sign(token_claims(uuid.uuid4()))),
+    "expired": lambda sub, sid: bearer(_expired(sub, sid)),
+    "wrong-audience": lambda sub, sid: bearer(sign(token_claims(sub, sid, aud="some-other-api"))),
+    "wrong-issuer": lambda sub, sid: bearer(sign(token_claims(sub, sid, iss="someone-else"))),
+    "missing-exp": lambda sub, sid: bearer(sign(token_claims(sub, sid, exp=_DROP))),
+    "missing-iat": lambda sub, sid: bearer(sign(token_claims(sub, sid, iat=_DROP))),
+    "missing-sub": lambda sub, sid: bearer(sign(token_claims(sub, sid, sub=_DROP))),
+    "missing-aud": lambda sub, sid: bearer(sign(token_claims(sub, sid, aud=_DROP))),
+    "missing-iss": lambda sub, sid: bearer(sign(token_claims(sub, sid, iss=_DROP))),
+    "missing-jti": lambda sub, sid: bearer(sign(token_claims(sub, sid, jti=_DROP))),
+    # A token tied to no session could never be revoked.
+    "missing-sid": lambda sub, sid: bearer(sign(token_claims(sub, sid, sid=_DROP))),
+    "sid-not-a-uuid": lambda sub, sid: bearer(sign(token_claims(sub, sid, sid=7))),
+    "unknown-sid": lambda sub, sid: bearer(sign(token_claims(sub, uuid.uuid4()))),
+    "sub-not-a-uuid": lambda sub, sid: bearer(sign(token_claims(sub, sid, sub="admin"))),
+    "garbage": lambda _, __: bearer("this-is-not-a-jwt"),
+    "tampered-payload": lambda sub, sid: bearer(_tampered(sub, sid)),
+    # The session exists but belongs to another account.
+    "nonexistent-account": lambda _, sid: bearer(sign(token_claims(uuid.uuid4(), sid))),
 }
 
 
@@ -266,7 +290,8 @@ async def test_refused_access_token_gets_401_invalid_token_with_bearer_challenge
     client: httpx.AsyncClient, session: AsyncSession, case: str
 ) -> None:
     account = await make_account(session)
-    response = await client.get("/v1/me", headers=REFUSED_TOKENS[case](account.id))
+    sid = await live_session(session, account)
+    response = await client.get("/v1/me", headers=REFUSED_TOKENS[case](account.id, sid))
     assert_invalid_token(response)
 
 
@@ -274,7 +299,7 @@ async def test_token_of_deleted_account_is_refused(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     account = await make_account(session)
-    token = sign(token_claims(account.id))
+    token = sign(token_claims(account.id, await live_session(session, account)))
     await session.delete(account)
     await session.commit()
     assert_invalid_token(await client.get("/v1/me", headers=bearer(token)))
@@ -378,6 +403,130 @@ async def test_logout_with_unknown_token_is_still_204(client: httpx.AsyncClient)
     assert response.status_code == 204
 
 
+# --- Sessions: access tokens end with their login session ----------------------------------------
+
+
+async def test_access_token_is_refused_after_logout(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    tokens = await login(client, account.email)
+    headers = bearer(tokens["access_token"])
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200  # now cached live
+    await client.post("/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    assert_invalid_token(await client.get("/v1/me", headers=headers))
+
+
+async def test_access_token_of_another_session_is_refused_after_password_change(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    current = await login(client, account.email)
+    other = await login(client, account.email)
+    assert (await client.get("/v1/me", headers=bearer(other["access_token"]))).status_code == 200
+    changed = await client.post(
+        "/v1/me/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
+        headers=bearer(current["access_token"]),
+    )
+    assert changed.status_code == 204, changed.text
+    assert_invalid_token(await client.get("/v1/me", headers=bearer(other["access_token"])))
+    kept = await client.get("/v1/me", headers=bearer(current["access_token"]))
+    assert kept.status_code == 200, kept.text
+
+
+async def test_access_token_is_refused_after_refresh_reuse_revokes_the_session(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    first = await login(client, account.email)
+    rotated = (await refresh(client, first["refresh_token"])).json()
+    for access in (first["access_token"], rotated["access_token"]):
+        assert (await client.get("/v1/me", headers=bearer(access))).status_code == 200
+    assert_problem(await refresh(client, first["refresh_token"]), 401, "invalid-refresh-token")
+    for access in (first["access_token"], rotated["access_token"]):
+        assert_invalid_token(await client.get("/v1/me", headers=bearer(access)))
+
+
+async def test_revocation_by_another_process_is_seen_once_the_cache_window_passes(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    # Only the authentication module's clock moves (the event loop keeps the real one).
+    monkeypatch.setattr(authentication, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    account = await make_account(session)
+    tokens = await login(client, account.email)
+    headers = bearer(tokens["access_token"])
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200
+    # Another process logs the session out: this process's cache does not hear of it.
+    await session.execute(update(LoginSession).values(revoked_at=utcnow()))
+    await session.commit()
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200  # within the window
+    clock[0] += 10
+    assert_invalid_token(await client.get("/v1/me", headers=headers))
+
+
+async def login_session_of(session: AsyncSession, access_token: str) -> LoginSession:
+    sid = uuid.UUID(jwt.get_unverified_claims(access_token)["sid"])
+    row = await session.get(LoginSession, sid, populate_existing=True)
+    assert row is not None
+    return row
+
+
+async def test_refresh_never_extends_a_session_past_its_absolute_lifetime(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    account = await make_account(session)
+    tokens = await login(client, account.email)
+    login_session = await login_session_of(session, tokens["access_token"])
+    max_days = bound_app.state.settings.session_max_days
+    lifetime = login_session.expires_at - login_session.started_at
+    assert lifetime == timedelta(days=max_days)
+
+    rotated = (await refresh(client, tokens["refresh_token"])).json()
+    assert (await login_session_of(session, rotated["access_token"])).expires_at == (
+        login_session.expires_at
+    )
+    stored = await session.scalar(
+        select(RefreshToken).where(
+            RefreshToken.token_hash == security.hash_token(rotated["refresh_token"])
+        )
+    )
+    assert stored is not None
+    assert stored.expires_at <= login_session.expires_at
+
+    # The session reaches its end while its refresh token still has time left.
+    await session.execute(
+        update(LoginSession)
+        .where(LoginSession.id == login_session.id)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == login_session.id)
+        .values(expires_at=utcnow() + timedelta(days=1))
+    )
+    await session.commit()
+    assert_problem(await refresh(client, rotated["refresh_token"]), 401, "invalid-refresh-token")
+    assert_invalid_token(await client.get("/v1/me", headers=bearer(rotated["access_token"])))
+
+
+async def test_expired_refresh_token_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await make_account(session)
+    tokens = await login(client, account.email)
+    # The token's own expiry passed; its login session is still live.
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == security.hash_token(tokens["refresh_token"]))
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    await session.commit()
+    assert_problem(await refresh(client, tokens["refresh_token"]), 401, "invalid-refresh-token")
+    assert (await client.get("/v1/me", headers=bearer(tokens["access_token"]))).status_code == 200
+
+
 # --- Password change ------------------------------------------------------------------------------
 
 
@@ -451,15 +600,29 @@ async def test_password_change_needs_an_access_token(client: httpx.AsyncClient) 
 
 # --- Login throttling (in-memory backend) ---------------------------------------------------------
 
+WRONG = "Not-The-Right-Password-1"
 
-async def test_login_locks_account_after_max_failures_even_for_right_password(
+
+@asynccontextmanager
+async def client_at(app: FastAPI, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose requests come from another address."""
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+def tightened(bound_app: FastAPI, swap_state: Callable[[str, object], None], **limits: int) -> None:
+    swap_state("settings", bound_app.state.settings.model_copy(update=limits))
+
+
+async def test_login_locks_account_at_one_address_after_max_failures_even_for_right_password(
     client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
 ) -> None:
     settings = bound_app.state.settings
-    assert settings.login_max_failures_per_account == 5
+    assert settings.login_max_failures_per_account_ip == 5
     account = await make_account(session)
-    for _ in range(settings.login_max_failures_per_account):
-        failed = await attempt_login(client, account.email, "Not-The-Right-Password-1")
+    for _ in range(settings.login_max_failures_per_account_ip):
+        failed = await attempt_login(client, account.email, WRONG)
         assert_problem(failed, 401, "invalid-credentials")
 
     retry_after = assert_throttled(await attempt_login(client, account.email, DEFAULT_PASSWORD))
@@ -472,35 +635,85 @@ async def test_login_throttle_counts_email_spellings_of_one_account_together(
     account = await make_account(session)
     spellings = [account.email, account.email.upper(), f" {account.email} "]
     for attempt in range(5):
-        failed = await attempt_login(client, spellings[attempt % 3], "Not-The-Right-Password-1")
+        failed = await attempt_login(client, spellings[attempt % 3], WRONG)
         assert_problem(failed, 401, "invalid-credentials")
     assert_throttled(await attempt_login(client, account.email))
 
 
-async def test_login_throttle_follows_configured_account_limit(
+async def test_login_throttle_follows_configured_account_and_address_limit(
     client: httpx.AsyncClient,
     session: AsyncSession,
     bound_app: FastAPI,
     swap_state: Callable[[str, object], None],
 ) -> None:
-    settings = bound_app.state.settings.model_copy(update={"login_max_failures_per_account": 2})
-    swap_state("settings", settings)
+    tightened(bound_app, swap_state, login_max_failures_per_account_ip=2)
     account = await make_account(session)
     for _ in range(2):
         assert (await attempt_login(client, account.email, "Wrong-Password-123")).status_code == 401
     assert_throttled(await attempt_login(client, account.email))
 
 
-async def test_login_locks_client_ip_after_failures_across_many_emails(
+async def test_failures_from_other_addresses_do_not_lock_the_owner_out(
     client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
 ) -> None:
-    settings = bound_app.state.settings
-    assert settings.login_max_failures_per_ip == 20
-    for _ in range(settings.login_max_failures_per_ip):
-        failed = await attempt_login(client, unique_email("spray"), "Not-The-Right-Password-1")
+    # Attack: strangers fail on the owner's account from elsewhere to lock the owner out.
+    account = await make_account(session)
+    for address in ("198.51.100.1", "198.51.100.2"):
+        async with client_at(bound_app, address) as stranger:
+            for _ in range(5):
+                failed = await attempt_login(stranger, account.email, WRONG)
+                assert failed.status_code in (401, 429)
+            assert_throttled(await attempt_login(stranger, account.email, WRONG))
+
+    # The owner, from their own address, still logs in.
+    response = await attempt_login(client, account.email)
+    assert response.status_code == 200, response.text
+
+
+async def test_failures_from_one_address_do_not_lock_every_account_behind_it(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # Attack: 20 failures from one shared address (an office NAT) over many accounts.
+    for _ in range(20):
+        failed = await attempt_login(client, unique_email("spray"), WRONG)
         assert_problem(failed, 401, "invalid-credentials")
 
-    # A fresh email with the right password, from the same address: throttled by IP.
+    # Someone else behind the same address logs in to their own account.
+    colleague = await make_account(session)
+    response = await attempt_login(client, colleague.email)
+    assert response.status_code == 200, response.text
+
+
+async def test_per_account_ceiling_stops_a_guesser_spread_over_many_addresses(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    bound_app: FastAPI,
+    swap_state: Callable[[str, object], None],
+) -> None:
+    tightened(bound_app, swap_state, login_max_failures_per_account=6)
+    account = await make_account(session)
+    for n in range(6):
+        async with client_at(bound_app, f"198.51.100.{10 + n}") as guesser:
+            assert_problem(
+                await attempt_login(guesser, account.email, WRONG), 401, "invalid-credentials"
+            )
+    async with client_at(bound_app, "198.51.100.99") as guesser:
+        assert_throttled(await attempt_login(guesser, account.email))
+
+
+async def test_login_locks_client_address_after_failures_across_many_emails(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    bound_app: FastAPI,
+    swap_state: Callable[[str, object], None],
+) -> None:
+    assert bound_app.state.settings.login_max_failures_per_ip == 100
+    tightened(bound_app, swap_state, login_max_failures_per_ip=8)
+    for _ in range(8):
+        failed = await attempt_login(client, unique_email("spray"), WRONG)
+        assert_problem(failed, 401, "invalid-credentials")
+
+    # A fresh email with the right password, from the same address: throttled by address.
     account = await make_account(session)
     assert_throttled(await attempt_login(client, account.email))
 
@@ -519,6 +732,19 @@ async def test_login_success_resets_the_account_failure_count(
     assert response.status_code == 200, response.text
 
 
+async def test_successful_logins_do_not_use_up_the_address_limit(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    bound_app: FastAPI,
+    swap_state: Callable[[str, object], None],
+) -> None:
+    # Attempts are counted before the password is checked; a success gives its count back.
+    tightened(bound_app, swap_state, login_max_failures_per_ip=3)
+    for _ in range(5):
+        account = await make_account(session)
+        await login(client, account.email)
+
+
 async def test_login_failures_of_one_account_do_not_lock_another(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -529,6 +755,17 @@ async def test_login_failures_of_one_account_do_not_lock_another(
     assert_throttled(await attempt_login(client, victim.email))
     response = await attempt_login(client, bystander.email)
     assert response.status_code == 200, response.text
+
+
+async def test_throttle_keys_hold_no_email_or_address(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    account = await make_account(session)
+    await attempt_login(client, account.email, WRONG)
+    keys = list(bound_app.state.rate_limit_backend._windows)
+    assert keys
+    leaked = [k for k in keys if account.email in k or "203.0.113.7" in k]
+    assert not leaked
 
 
 # --- Login throttling shared through Redis --------------------------------------------------------
@@ -569,7 +806,7 @@ async def test_login_throttle_is_shared_by_workers_through_redis(
     account = await make_account(session)
 
     swap_state("rate_limit_backend", worker_a)
-    for _ in range(bound_app.state.settings.login_max_failures_per_account):
+    for _ in range(bound_app.state.settings.login_max_failures_per_account_ip):
         failed = await attempt_login(client, account.email, "Not-The-Right-Password-1")
         assert_problem(failed, 401, "invalid-credentials")
 

@@ -429,3 +429,81 @@ async def test_addresses_need_a_token(client: httpx.AsyncClient, method: str, pa
     response = await client.request(method, path, json=json_body)
     assert_problem(response, 401, "invalid-token")
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+# --- current-password re-checks are throttled like logins ------------------------------------
+
+WRONG = "Wrong-Password-123"
+NEW_PASSWORD = "Sapphire-Bezel-Setting-77"
+
+
+def assert_throttled(response: httpx.Response) -> None:
+    assert_problem(response, 429, "too-many-requests")
+    assert int(response.headers["Retry-After"]) > 0
+
+
+async def test_wrong_current_password_on_password_change_is_throttled(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account, headers = await signed_in(client, session)
+    for _ in range(5):
+        response = await client.post(
+            "/v1/me/password",
+            json={"current_password": WRONG, "new_password": NEW_PASSWORD},
+            headers=headers,
+        )
+        assert_problem(response, 422, "current-password-required")
+
+    # Even the right password is not checked any more in this window.
+    response = await client.post(
+        "/v1/me/password",
+        json={"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
+        headers=headers,
+    )
+    assert_throttled(response)
+    fresh = await reload(session, account)
+    assert (await login(client, fresh.email))["access_token"]  # the old password still works
+
+
+async def test_wrong_current_password_on_email_change_is_throttled(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account, headers = await signed_in(client, session)
+    for _ in range(5):
+        response = await client.patch(
+            "/v1/me",
+            json={"email": "thief@example.com", "current_password": WRONG},
+            headers=headers,
+        )
+        assert_problem(response, 422, "current-password-required")
+
+    response = await client.patch(
+        "/v1/me",
+        json={"email": "thief@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=headers,
+    )
+    assert_throttled(response)
+    assert (await reload(session, account)).email == account.email
+
+
+async def test_profile_edits_without_a_password_neither_count_nor_get_throttled(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, headers = await signed_in(client, session)
+    for n in range(8):  # more than the limit: none of them checks a password
+        response = await client.patch("/v1/me", json={"full_name": f"Ada {n}"}, headers=headers)
+        assert response.status_code == 200, response.text
+    changed = await client.patch(
+        "/v1/me",
+        json={"email": "ada.new@example.com", "current_password": DEFAULT_PASSWORD},
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+
+    for _ in range(5):
+        await client.patch(
+            "/v1/me", json={"email": "x@example.com", "current_password": WRONG}, headers=headers
+        )
+    # Once the limit is spent, an edit that checks no password still goes through.
+    response = await client.patch("/v1/me", json={"phone": "+1 555 0142"}, headers=headers)
+    assert response.status_code == 200, response.text

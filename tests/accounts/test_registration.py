@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
+import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account
+from app.core import security
 from tests.factories import DEFAULT_PASSWORD, make_account
 
 PROBLEM = "https://facet.example/problems/"
@@ -103,3 +108,52 @@ async def test_account_table_holds_only_p1_personal_fields() -> None:
     pii = {c.name for c in Account.__table__.columns if c.info.get("pii")}
     assert pii == {"email", "full_name", "phone"}
     assert "date_of_birth" not in Account.__table__.columns
+
+
+async def test_registration_over_the_per_address_limit_is_429_and_stores_nothing(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    limit = bound_app.state.settings.registrations_per_ip_per_hour
+    for n in range(limit):
+        response = await client.post("/v1/accounts", json=registration(email=f"r{n}@example.com"))
+        assert response.status_code == 201, response.text
+    before = await count_accounts(session)
+
+    response = await client.post("/v1/accounts", json=registration(email="one.more@example.com"))
+    assert response.status_code == 429
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == PROBLEM + "too-many-requests"
+    assert int(response.headers["Retry-After"]) > 0
+    assert await count_accounts(session) == before
+    assert (
+        await session.scalar(select(Account).where(Account.email == "one.more@example.com")) is None
+    )
+
+
+async def test_argon2_runs_in_worker_threads_not_on_the_event_loop(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, int]] = []
+    real_hasher = security._hasher
+
+    class RecordingHasher:
+        def hash(self, password: str) -> str:
+            calls.append(("hash", threading.get_ident()))
+            return real_hasher.hash(password)
+
+        def verify(self, hash: str, password: str) -> bool:
+            calls.append(("verify", threading.get_ident()))
+            return real_hasher.verify(hash, password)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_hasher, name)
+
+    monkeypatch.setattr(security, "_hasher", RecordingHasher())
+    loop_thread = threading.get_ident()
+    email = "thread.check@example.com"
+    assert (await client.post("/v1/accounts", json=registration(email=email))).status_code == 201
+    await client.post("/v1/auth/token", data={"username": email, "password": DEFAULT_PASSWORD})
+    await client.post("/v1/auth/token", data={"username": email, "password": "Wrong-Password-9"})
+
+    assert [kind for kind, _ in calls] == ["hash", "verify", "verify"]
+    assert all(thread != loop_thread for _, thread in calls)

@@ -1,4 +1,4 @@
-"""Fixed-window throttle counters: in memory, and shared through Redis."""
+"""Fixed-window throttle counters: in memory, shared through Redis, or through the database."""
 
 from __future__ import annotations
 
@@ -6,14 +6,25 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core import ratelimit
-from app.core.ratelimit import MemoryRateLimitBackend, RedisRateLimitBackend, WindowCount
+from app.core.db import utcnow
+from app.core.ratelimit import (
+    DatabaseRateLimitBackend,
+    MemoryRateLimitBackend,
+    RateLimitCounter,
+    RedisRateLimitBackend,
+    WindowCount,
+    purge_expired_counters,
+)
 from tests.conftest import REDIS_URL, unavailable
 
 
@@ -145,3 +156,113 @@ async def test_redis_backend_fails_open_when_redis_is_unreachable(
         await backend.close()
     warnings = [r for r in caplog.records if r.name == "facet.ratelimit"]
     assert [r.operation for r in warnings] == ["hit", "peek", "reset"]  # type: ignore[attr-defined]
+
+
+async def test_memory_backend_release_gives_back_one_hit(clock: FakeClock) -> None:
+    backend = MemoryRateLimitBackend()
+    await backend.hit("k", 60)
+    await backend.hit("k", 60)
+    await backend.release("k")
+    assert await backend.peek("k") == WindowCount(1, 60)
+    await backend.release("k")
+    await backend.release("k")  # never below zero
+    assert (await backend.peek("k")).count == 0
+    await backend.release("missing")
+    assert await backend.peek("missing") == WindowCount(0, 0)
+
+
+async def test_redis_backend_release_gives_back_one_hit_and_creates_nothing(
+    redis_client: tuple[Redis, str],
+) -> None:
+    redis, prefix = redis_client
+    backend = RedisRateLimitBackend(redis, prefix=prefix)
+    await backend.hit("k", 60)
+    await backend.hit("k", 60)
+    await backend.release("k")
+    assert (await backend.peek("k")).count == 1
+    await backend.release("missing")
+    assert await redis.exists(prefix + "missing") == 0
+
+
+# --- the database backend (the default without Redis) -----------------------------------------
+
+
+@pytest.fixture
+async def db_backend(engine: AsyncEngine) -> AsyncIterator[tuple[DatabaseRateLimitBackend, str]]:
+    """The backend on the migrated test database, and a key prefix no other test uses."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    try:
+        yield DatabaseRateLimitBackend(engine), prefix
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(
+                delete(RateLimitCounter).where(RateLimitCounter.key.startswith(prefix))
+            )
+
+
+async def test_database_backend_counts_resets_and_releases(
+    db_backend: tuple[DatabaseRateLimitBackend, str],
+) -> None:
+    backend, prefix = db_backend
+    key = prefix + "k"
+    assert await backend.peek(key) == WindowCount(0, 0)
+    first = await backend.hit(key, 60)
+    assert first.count == 1
+    assert 59 <= first.resets_in <= 60
+    second = await backend.hit(key, 3600)
+    assert second.count == 2
+    assert second.resets_in <= 60  # the window is fixed by the first hit
+    assert (await backend.peek(key)).count == 2
+    assert await backend.peek(prefix + "other") == WindowCount(0, 0)
+
+    await backend.release(key)
+    assert (await backend.peek(key)).count == 1
+    await backend.release(key)
+    await backend.release(key)  # never below zero
+    assert (await backend.peek(key)).count == 0
+
+    await backend.hit(key, 60)
+    await backend.reset(key)
+    assert await backend.peek(key) == WindowCount(0, 0)
+
+
+async def test_database_backend_starts_a_new_window_when_the_old_one_ended(
+    engine: AsyncEngine, db_backend: tuple[DatabaseRateLimitBackend, str]
+) -> None:
+    backend, prefix = db_backend
+    key = prefix + "k"
+    for _ in range(3):
+        await backend.hit(key, 60)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(RateLimitCounter)
+            .where(RateLimitCounter.key == key)
+            .values(window_ends_at=utcnow() - timedelta(seconds=1))
+        )
+    assert await backend.peek(key) == WindowCount(0, 0)
+    await backend.release(key)  # an ended window is not touched
+    restarted = await backend.hit(key, 120)
+    assert restarted.count == 1
+    assert 119 <= restarted.resets_in <= 120
+
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(RateLimitCounter)
+            .where(RateLimitCounter.key == key)
+            .values(window_ends_at=utcnow() - timedelta(seconds=1))
+        )
+    async with AsyncSession(engine) as session, session.begin():
+        assert await purge_expired_counters(session) >= 1
+    async with engine.connect() as conn:
+        assert (
+            await conn.scalar(select(RateLimitCounter.key).where(RateLimitCounter.key == key))
+            is None
+        )
+
+
+async def test_database_backend_gives_concurrent_hits_distinct_counts(
+    db_backend: tuple[DatabaseRateLimitBackend, str],
+) -> None:
+    backend, prefix = db_backend
+    windows = await asyncio.gather(*(backend.hit(prefix + "k", 60) for _ in range(30)))
+    assert sorted(w.count for w in windows) == list(range(1, 31))
