@@ -20,7 +20,7 @@ from app.core.db import utcnow
 from app.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from app.outbox.service import enqueue_email
 from app.privacy.errors import (
-    EffectiveDateInPast,
+    InvalidEffectiveDate,
     NoPolicyInForce,
     PolicyUnchanged,
     PolicyVersionConflict,
@@ -32,6 +32,9 @@ from app.privacy.schemas import PolicyNotice, PolicyPublish
 NoticeRecipients = Callable[[AsyncSession], AsyncIterator[list[str]]]
 
 NOTICE_EMAIL_KIND = "privacy_policy_notice"
+# A change is announced ahead of time, but not so far ahead that the notice loses meaning.
+MAX_ANNOUNCEMENT = timedelta(days=366)
+MAX_VERSION = 2**31 - 1
 
 
 def _today() -> date:
@@ -84,7 +87,7 @@ async def list_versions(
     query = select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(limit + 1)
     if cursor:
         (before,) = decode_cursor(cursor, arity=1)
-        if not isinstance(before, int) or isinstance(before, bool):
+        if not isinstance(before, int) or isinstance(before, bool) or not 0 < before <= MAX_VERSION:
             raise InvalidCursor("The cursor is not one this API issued.", parameter="cursor")
         query = query.where(PolicyVersion.version < before)
     rows = list(await session.scalars(query))
@@ -132,8 +135,8 @@ async def publish(
     """Publish the next version; a material one notifies every active account once."""
     today = _today()
     effective_on = data.effective_on or today
-    if effective_on < today:
-        raise EffectiveDateInPast(parameter="effective_on")
+    if not today <= effective_on <= today + MAX_ANNOUNCEMENT:
+        raise InvalidEffectiveDate(parameter="effective_on")
     latest = await session.scalar(
         select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
     )
@@ -192,9 +195,10 @@ async def accept_current(
     acceptance = PolicyAcceptance(
         account_id=account_id, version=version.version, accepted_at=utcnow()
     )
-    session.add(acceptance)
     try:
+        # Added inside the savepoint, so a lost race discards it with the savepoint.
         async with session.begin_nested():
+            session.add(acceptance)
             await session.flush()
     except IntegrityError:  # the same account accepted in a concurrent request
         return await _acceptance(session, account_id, version.version)
