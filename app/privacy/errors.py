@@ -20,10 +20,10 @@ class PolicyVersionConflict(Conflict):
     title = "Another privacy policy version was published at the same time"
 
 
-class EffectiveDateInPast(AppError):
+class InvalidEffectiveDate(AppError):
     status = 422
-    type = "effective-date-in-past"
-    title = "A policy version cannot take effect in the past"
+    type = "invalid-effective-date"
+    title = "A policy version takes effect between today and a year from now"
 
 
 class InvalidDateRange(AppError):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -11,7 +10,7 @@ from app.core.deps import SessionDep
 from app.core.errors import problem_responses
 from app.core.pagination import Cursor, Limit
 from app.core.routing import FacetRoute
-from app.core.schemas import Page
+from app.core.schemas import IsoDay, Page
 from app.privacy import service, technical_data
 from app.privacy.schemas import (
     PolicyAcceptanceRead,
@@ -97,10 +96,10 @@ async def list_technical_data(
     session: SessionDep,
     _: StaffAccount,
     since: Annotated[
-        date | None, Query(alias="from", description="First day (default: 6 days before `to`).")
+        IsoDay | None, Query(alias="from", description="First day (default: 6 days before `to`).")
     ] = None,
     until: Annotated[
-        date | None, Query(alias="to", description="Last day (default: today).")
+        IsoDay | None, Query(alias="to", description="Last day (default: today).")
     ] = None,
     limit: Limit = 100,
     cursor: Cursor = None,

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.core.schemas import Flag, InputModel, OutputModel
+from app.core.schemas import Flag, InputModel, IsoDay, OutputModel
 
 PolicyText = Annotated[str, StringConstraints(min_length=100, max_length=200_000)]
 NoticeText = Annotated[str, StringConstraints(min_length=10, max_length=500)]
@@ -47,7 +47,7 @@ class PolicyPublish(InputModel):
     material: Flag = Field(
         description="A material change emails every account and raises the home-page notice."
     )
-    effective_on: date | None = Field(
+    effective_on: IsoDay | None = Field(
         default=None, description="When the version takes effect (today if omitted)."
     )
     notice_days: Annotated[int, Field(strict=True, ge=1, le=365)] = Field(

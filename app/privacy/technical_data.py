@@ -16,6 +16,7 @@ import logging
 import re
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -39,6 +40,7 @@ IPV6_PREFIX = 48
 # Past this many distinct buckets between flushes, new buckets are dropped (and counted).
 MAX_BUCKETS = 20_000
 UPSERT_CHUNK = 500
+DEFAULT_SPAN = timedelta(days=6)  # a week, with the last day
 _HOSTNAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
 
 
@@ -145,16 +147,17 @@ class TechnicalDataRecorder:
 
     async def run(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        sessionmaker: Callable[[], async_sessionmaker[AsyncSession]],
         *,
         every_seconds: float,
         stop: asyncio.Event,
     ) -> None:
-        """Flush every `every_seconds` until `stop`, then once more."""
+        """Flush every `every_seconds` until `stop`, then once more. The sessionmaker is
+        looked up at each flush: the one the app writes with at that moment."""
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_seconds)
-            await self.flush(sessionmaker)
+            await self.flush(sessionmaker())
 
 
 class TechnicalDataMiddleware:
@@ -221,7 +224,8 @@ async def list_daily(
 ) -> tuple[list[TechnicalDataDaily], str | None]:
     """Daily counts between two days (inclusive; the last 7 days by default), newest first."""
     until = until or utcnow().date()
-    since = since or until - timedelta(days=6)
+    if since is None:
+        since = until - DEFAULT_SPAN if until >= date.min + DEFAULT_SPAN else date.min
     if since > until:
         raise InvalidDateRange(parameter="from")
     query = (

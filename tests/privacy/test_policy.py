@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -246,13 +247,15 @@ async def test_publishing_the_latest_text_again_is_refused_and_emails_nobody(
     assert await notices(session) == queued
 
 
-async def test_a_version_cannot_take_effect_in_the_past(
-    client: httpx.AsyncClient, session: AsyncSession
+@pytest.mark.parametrize("days_from_today", [-1, 367])
+async def test_a_version_takes_effect_between_today_and_a_year_ahead(
+    client: httpx.AsyncClient, session: AsyncSession, days_from_today: int
 ) -> None:
     _, staff = await signed_in(client, session, role=Role.staff)
-    yesterday = utcnow().date() - timedelta(days=1)
+    day = utcnow().date() + timedelta(days=days_from_today)
 
-    response = await publish(client, staff, material=False, effective_on=yesterday.isoformat())
+    response = await publish(client, staff, material=True, effective_on=day.isoformat())
 
     assert response.status_code == 422
-    assert response.json()["type"] == PROBLEM + "effective-date-in-past"
+    assert response.json()["type"] == PROBLEM + "invalid-effective-date"
+    assert await notices(session) == Counter()
