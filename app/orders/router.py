@@ -147,7 +147,7 @@ async def track_order(
     return await fulfilment.track(session, carrier, number=body.number, email=body.email)
 
 
-@router.get("/orders/{order_id}", operation_id="getOrder", responses=ORDER_ERRORS)
+@router.get("/orders/{order_id:uuid}", operation_id="getOrder", responses=ORDER_ERRORS)
 async def get_order(order: CallerOrder) -> OrderRead:
     """An order, for its owner, staff, or a guest holding its `X-Order-Token`."""
     return order_read(order)

@@ -724,6 +724,15 @@ async def test_tracking_with_a_wrong_number_or_email_is_the_same_404(
     assert "email" not in right.json()
 
 
+async def test_tracking_no_longer_takes_the_email_in_the_url(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/v1/orders/track", params={"number": "FJ-00000000", "email": "ada@example.com"}
+    )
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+
+
 async def test_tracking_is_limited_to_thirty_requests_a_minute(
     client: httpx.AsyncClient,
 ) -> None:
