@@ -60,13 +60,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
         )  # fmt: skip
     recorder: TechnicalDataRecorder = app.state.technical_data
-    own_sessionmaker = app.state.sessionmaker  # tests swap app.state's; the counts stay here
     flusher = None
     if settings.technical_data_flush_seconds > 0:
         flusher = asyncio.create_task(
             recorder.run(
-                own_sessionmaker, every_seconds=settings.technical_data_flush_seconds,
-                stop=stop,
+                lambda: app.state.sessionmaker,
+                every_seconds=settings.technical_data_flush_seconds, stop=stop,
             )
         )  # fmt: skip
     try:
@@ -78,7 +77,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if flusher is not None:
             await flusher  # its last round writes what is left
         else:
-            await recorder.flush(own_sessionmaker)
+            # The sessionmaker requests write with now (a test may have swapped it).
+            await recorder.flush(app.state.sessionmaker)
         await app.state.rate_limit_backend.close()
         await app.state.payment_provider.close()
         await app.state.shipping_carrier.close()
