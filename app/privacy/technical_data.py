@@ -41,6 +41,7 @@ IPV6_PREFIX = 48
 MAX_BUCKETS = 20_000
 UPSERT_CHUNK = 500
 DEFAULT_SPAN = timedelta(days=6)  # a week, with the last day
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _HOSTNAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
 
 
@@ -101,7 +102,7 @@ def bucket_for(scope: Scope, status: int) -> Bucket:
     client = scope.get("client")
     return Bucket(
         day=utcnow().date(),
-        method=scope["method"][:8],
+        method=scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER",
         route=route_template(scope)[:200],
         status=status,
         browser=families.browser,
@@ -132,6 +133,9 @@ class TechnicalDataRecorder:
     async def flush(self, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
         """Write the counts so far; on failure keep them for the next flush. Never raises."""
         counts = self.drain()
+        if self.dropped:
+            log.warning("technical data buckets dropped", extra={"dropped": self.dropped})
+            self.dropped = 0
         if not counts:
             return 0
         try:

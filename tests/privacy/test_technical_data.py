@@ -315,3 +315,22 @@ async def test_purge_removes_only_rows_past_the_retention(session: AsyncSession)
     assert purged == 2
     left = await session.scalars(select(TechnicalDataDaily.day))
     assert sorted(today - day for day in left) == [timedelta(days=a) for a in (0, 89, 90)]
+
+
+async def test_unusual_methods_and_bucket_floods_stay_bounded(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    recorder: TechnicalDataRecorder,
+) -> None:
+    await client.request("PROPFIND", "/healthz")
+    small = TechnicalDataRecorder(max_buckets=1)
+    today = utcnow().date()
+    for host in ("a.example", "b.example"):
+        small.record(Bucket(today, "GET", "/healthz", 200, "Other", "Other", host, ""))
+
+    rows = await stored_rows(recorder, sessionmaker, session)
+
+    assert [(r.method, r.route) for r in rows] == [("OTHER", "/healthz")]
+    assert list(small.drain().values()) == [1]
+    assert small.dropped == 1
