@@ -10,6 +10,9 @@ from app.catalog.router import admin_router as catalog_admin_router
 from app.catalog.router import public_router as catalog_router
 from app.orders.router import admin_router as orders_admin_router
 from app.orders.router import router as orders_router
+from app.privacy.router import admin_router as privacy_admin_router
+from app.privacy.router import me_router as privacy_me_router
+from app.privacy.router import public_router as privacy_router
 
 api_router = APIRouter(prefix="/v1")
 for router in (
@@ -22,5 +25,8 @@ for router in (
     admin_router,
     catalog_admin_router,
     orders_admin_router,
+    privacy_router,
+    privacy_me_router,
+    privacy_admin_router,
 ):
     api_router.include_router(router)

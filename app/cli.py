@@ -169,14 +169,20 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 def _cmd_purge(_: argparse.Namespace) -> int:
     from app.outbox.worker import housekeeping
+    from app.privacy.technical_data import purge_older_than
 
     async def job(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]
-        return await housekeeping(sessionmaker, provider, settings)
+        done = await housekeeping(sessionmaker, provider, settings)
+        async with sessionmaker() as session, session.begin():
+            days = await purge_older_than(
+                session, retention_days=settings.technical_data_retention_days
+            )
+        return done, days
 
-    done = asyncio.run(_with_services(job))
+    done, technical_days = asyncio.run(_with_services(job))
     print(
-        f"expired {done.expired_orders} unpaid orders, purged {done.purged_carts} carts "
-        f"and {done.purged_keys} idempotency keys"
+        f"expired {done.expired_orders} unpaid orders, purged {done.purged_carts} carts, "
+        f"{done.purged_keys} idempotency keys and {technical_days} technical-data rows"
     )
     return 0
 
@@ -252,7 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker_p.set_defaults(func=_cmd_worker)
 
     sub.add_parser(
-        "purge", help="expire unpaid orders, purge abandoned carts and old idempotency keys"
+        "purge",
+        help="expire unpaid orders, purge abandoned carts, old idempotency keys and "
+        "technical data past its retention",
     ).set_defaults(func=_cmd_purge)
 
     serve_p = sub.add_parser("serve", help="migrate, seed an empty catalog and serve the API")

@@ -28,6 +28,7 @@ from app.core.middleware import (
 from app.core.ratelimit import create_rate_limit_backend
 from app.core.settings import Settings, UnsafeSettingsError, get_settings
 from app.outbox.worker import run_worker
+from app.privacy.technical_data import TechnicalDataMiddleware, TechnicalDataRecorder
 
 DESCRIPTION = """\
 Facet is the commerce API of a fine-jewelry store whose privacy promises are
@@ -58,12 +59,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 settings, stop=stop,
             )
         )  # fmt: skip
+    recorder: TechnicalDataRecorder = app.state.technical_data
+    flusher = None
+    if settings.technical_data_flush_seconds > 0:
+        flusher = asyncio.create_task(
+            recorder.run(
+                lambda: app.state.sessionmaker,
+                every_seconds=settings.technical_data_flush_seconds, stop=stop,
+            )
+        )  # fmt: skip
     try:
         yield
     finally:
         stop.set()
         if worker is not None:
             await worker
+        if flusher is not None:
+            await flusher  # its last round writes what is left
+        else:
+            # The sessionmaker requests write with now (a test may have swapped it).
+            await recorder.flush(app.state.sessionmaker)
         await app.state.rate_limit_backend.close()
         await app.state.payment_provider.close()
         await app.state.shipping_carrier.close()
@@ -112,11 +127,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "catalog", "description": "Categories, products, top sellers, pages."},
             {"name": "carts", "description": "Guest and account carts."},
             {"name": "orders", "description": "Checkout, payment, cancellation, tracking."},
+            {"name": "privacy", "description": "The privacy policy and its acceptance."},
             {"name": "webhooks", "description": "Signed events from the payment processor."},
             {"name": "admin", "description": "Staff-only operations."},
         ],
     )
     app.state.settings = settings
+    app.state.technical_data = TechnicalDataRecorder()
 
     install_error_handlers(app)
     app.include_router(health_router)
@@ -143,6 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestContextMiddleware)
+    # Outermost, so even a refused or failed request is counted (P4).
+    app.add_middleware(TechnicalDataMiddleware, recorder=app.state.technical_data)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -7,6 +7,7 @@ from app.core import idempotency, ratelimit
 from app.core.db import Base
 from app.orders import models as orders_models
 from app.outbox import models as outbox_models
+from app.privacy import models as privacy_models
 
 __all__ = [
     "Base",
@@ -16,5 +17,6 @@ __all__ = [
     "idempotency",
     "orders_models",
     "outbox_models",
+    "privacy_models",
     "ratelimit",
 ]

@@ -61,6 +61,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "log_level": "INFO",
         # Tests drive the outbox worker themselves.
         "outbox_in_process": False,
+        # ... and flush the technical-data counts themselves.
+        "technical_data_flush_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -32,6 +32,7 @@ from app.core.errors import problem_responses
 from app.core.pagination import Cursor, Limit
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
+from app.privacy import service as privacy_service
 
 accounts_router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=FacetRoute)
 auth_router = APIRouter(prefix="/auth", tags=["auth"], route_class=FacetRoute)
@@ -95,9 +96,12 @@ async def logout(session: SessionDep, body: RefreshRequest) -> Response:
 
 
 @me_router.get("", operation_id="getMe", responses=problem_responses(401))
-async def get_me(account: CurrentAccount) -> AccountRead:
-    """The signed-in account."""
-    return AccountRead.model_validate(account)
+async def get_me(session: SessionDep, account: CurrentAccount) -> AccountRead:
+    """The signed-in account, and whether the privacy policy in force awaits its acceptance."""
+    pending = await privacy_service.acceptance_pending(session, account.id)
+    return AccountRead.model_validate(account).model_copy(
+        update={"privacy_policy_pending": pending}
+    )
 
 
 @me_router.patch(

@@ -44,6 +44,11 @@ class AccountRead(OutputModel):
     phone: str | None
     role: Role
     created_at: datetime
+    privacy_policy_pending: bool | None = Field(
+        default=None,
+        description="On GET /v1/me: whether the privacy policy in force still awaits this "
+        "account's acceptance (P12). Null elsewhere.",
+    )
 
 
 class AccountUpdate(InputModel):

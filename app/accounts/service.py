@@ -24,6 +24,7 @@ from app.accounts.throttle import PasswordThrottle
 from app.core.db import utcnow
 from app.core.pagination import paginate_by_creation
 from app.core.security import hash_password_in_thread, verify_password_in_thread
+from app.privacy import service as privacy_service
 
 ADULT_AGE = 18
 _COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
@@ -83,6 +84,7 @@ async def register(
             await session.flush()
     except IntegrityError as exc:  # a concurrent registration won the race
         raise EmailTaken() from exc
+    await privacy_service.accept_current(session, account.id, required=False)  # P12
     return account
 
 

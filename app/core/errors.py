@@ -185,8 +185,12 @@ _OPERATION_METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def _allowed_methods(request: Request) -> str | None:
-    """Every method the path answers to; the router reports only the first route it tried."""
-    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+    """Every method the path answers to; the router reports only the first route it tried.
+
+    A concrete path (`/v1/orders/track`) shadows the templates it also matches
+    (`/v1/orders/{order_id}`), as OpenAPI matches them.
+    """
+    table: list[tuple[re.Pattern[str], bool, list[str]]] | None = getattr(
         request.app.state, "allowed_methods", None
     )
     if table is None:
@@ -194,9 +198,12 @@ def _allowed_methods(request: Request) -> str | None:
         for template, item in request.app.openapi()["paths"].items():
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
             methods = [m.upper() for m in _OPERATION_METHODS if m in item]
-            table.append((re.compile(f"^{pattern}$"), methods))
+            table.append((re.compile(f"^{pattern}$"), "{" not in template, methods))
         request.app.state.allowed_methods = table
-    allowed = sorted({m for pattern, ms in table if pattern.match(request.url.path) for m in ms})
+    matches = [(concrete, ms) for pattern, concrete, ms in table if pattern.match(request.url.path)]
+    if any(concrete for concrete, _ in matches):
+        matches = [(concrete, ms) for concrete, ms in matches if concrete]
+    allowed = sorted({m for _, ms in matches for m in ms})
     return ", ".join(allowed) or None
 
 

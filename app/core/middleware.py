@@ -28,6 +28,24 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+UNMATCHED_ROUTE = "<unmatched>"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (`/v1/orders/{order_id}`), never the requested path.
+
+    Read after the app has run. FastAPI keeps included routers nested: the effective
+    context (kept under scope["fastapi"]) has the full template; scope["route"] lacks
+    the prefixes.
+    """
+    fastapi_scope = scope.get("fastapi")
+    effective = (
+        fastapi_scope.get("effective_route_context") if isinstance(fastapi_scope, dict) else None
+    )
+    route = effective or scope.get("route")
+    return getattr(route, "path_format", None) or UNMATCHED_ROUTE
+
+
 class RequestContextMiddleware:
     """Echo or generate `X-Request-ID`, and log one access line per request.
 
@@ -60,20 +78,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            # FastAPI keeps included routers nested: the effective context (kept under
-            # scope["fastapi"]) has the full template; scope["route"] lacks the prefixes.
-            fastapi_scope = scope.get("fastapi")
-            effective = (
-                fastapi_scope.get("effective_route_context")
-                if isinstance(fastapi_scope, dict)
-                else None
-            )
-            route = effective or scope.get("route")
             access_log.info(
                 "request",
                 extra={
                     "method": scope["method"],
-                    "route": getattr(route, "path_format", None) or "<unmatched>",
+                    "route": route_template(scope),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },

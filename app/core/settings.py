@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     checkout_max_per_ip: int = Field(default=10, ge=1)
     checkout_window_seconds: int = Field(default=3600, ge=1)
 
+    # Privacy: coarse technical data about requests (P4).
+    # Daily technical-data rows older than this are deleted by `facet purge`.
+    technical_data_retention_days: int = Field(default=90, ge=1, le=3650)
+    # How often each process writes its in-memory request counts; 0 writes only at shutdown.
+    technical_data_flush_seconds: float = Field(default=30.0, ge=0, le=3600)
+
     @property
     def is_production(self) -> bool:
         return self.env == Environment.production

@@ -15,7 +15,7 @@ from app.core.errors import TooManyRequests, problem_responses
 from app.core.idempotency import REPLAYED_HEADERS, IdempotentRequest, idempotency
 from app.core.pagination import Cursor, Limit
 from app.core.routing import FacetRoute
-from app.core.schemas import Email, Page
+from app.core.schemas import Page
 from app.core.security import InvalidToken, decode_access_token
 from app.orders import checkout as checkout_service
 from app.orders import fulfilment, payments
@@ -31,6 +31,7 @@ from app.orders.schemas import (
     PaymentResult,
     RefundRequest,
     TrackingRead,
+    TrackRequest,
 )
 from app.orders.service import (
     admin_order_read,
@@ -211,23 +212,22 @@ async def list_my_orders(
     return Page[OrderSummary](items=items, next_cursor=next_cursor)
 
 
-@router.get("/orders/track", operation_id="trackOrder", responses=problem_responses(404, 429))
+@router.post("/orders/track", operation_id="trackOrder", responses=problem_responses(404, 429))
 async def track_order(
     session: SessionDep,
     carrier: ShippingCarrierDep,
     limiter: RateLimitDep,
     client_ip: ClientIpDep,
-    number: Annotated[str, Query(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9-]+$")],
-    email: Annotated[Email, Query()],
+    body: TrackRequest,
 ) -> TrackingRead:
-    """Track an order by number and email (status and tracking events only)."""
+    """Track an order by number and email, sent in the body (status and tracking events only)."""
     window = await limiter.hit(f"track:ip:{client_ip}", 60)
     if window.count > TRACK_LIMIT_PER_MINUTE:
         raise TooManyRequests(window.resets_in, "Too many tracking requests; try again soon.")
-    return await fulfilment.track(session, carrier, number=number, email=email)
+    return await fulfilment.track(session, carrier, number=body.number, email=body.email)
 
 
-@router.get("/orders/{order_id}", operation_id="getOrder", responses=ORDER_ERRORS)
+@router.get("/orders/{order_id:uuid}", operation_id="getOrder", responses=ORDER_ERRORS)
 async def get_order(order: CallerOrder) -> OrderRead:
     """An order, for its owner, staff, or a guest holding its `X-Order-Token`."""
     return order_read(order)

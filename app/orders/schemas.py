@@ -192,3 +192,12 @@ class AdminOrderRead(OrderRead):
 
 class RefundRequest(InputModel):
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class TrackRequest(InputModel):
+    """Sent in the body so the email never appears in a URL (logs, history, referrers)."""
+
+    number: Annotated[
+        str, StringConstraints(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9-]+$")
+    ]
+    email: Email

@@ -703,14 +703,14 @@ async def test_tracking_with_a_wrong_number_or_email_is_the_same_404(
     order = await place_order(client, session)
     number = str(order.body["number"])
 
-    wrong_number = await client.get(
-        "/v1/orders/track", params={"number": "FJ-00000000", "email": "ada@example.com"}
+    wrong_number = await client.post(
+        "/v1/orders/track", json={"number": "FJ-00000000", "email": "ada@example.com"}
     )
-    wrong_email = await client.get(
-        "/v1/orders/track", params={"number": number, "email": "eve@example.com"}
+    wrong_email = await client.post(
+        "/v1/orders/track", json={"number": number, "email": "eve@example.com"}
     )
-    right = await client.get(
-        "/v1/orders/track", params={"number": number.lower(), "email": "Ada@Example.com"}
+    right = await client.post(
+        "/v1/orders/track", json={"number": number.lower(), "email": "Ada@Example.com"}
     )
 
     assert wrong_number.status_code == wrong_email.status_code == 404
@@ -728,12 +728,21 @@ async def test_tracking_with_a_wrong_number_or_email_is_the_same_404(
     assert "email" not in right.json()
 
 
+async def test_tracking_no_longer_takes_the_email_in_the_url(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/v1/orders/track", params={"number": "FJ-00000000", "email": "ada@example.com"}
+    )
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+
+
 async def test_tracking_is_limited_to_thirty_requests_a_minute(
     client: httpx.AsyncClient,
 ) -> None:
-    params = {"number": "FJ-00000000", "email": "ada@example.com"}
+    body = {"number": "FJ-00000000", "email": "ada@example.com"}
 
-    answers = [(await client.get("/v1/orders/track", params=params)) for _ in range(31)]
+    answers = [(await client.post("/v1/orders/track", json=body)) for _ in range(31)]
 
     assert [r.status_code for r in answers[:30]] == [404] * 30
     limited = answers[30]

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from app.core.errors import AppError, Conflict, NotFound
+
+
+class NoPolicyInForce(NotFound):
+    type = "no-privacy-policy"
+    title = "No privacy policy is in force yet"
+
+
+class PolicyUnchanged(Conflict):
+    """Publishing the text in force again (a double submit) would email everyone twice."""
+
+    type = "privacy-policy-unchanged"
+    title = "This text is already the latest privacy policy version"
+
+
+class PolicyVersionConflict(Conflict):
+    type = "privacy-policy-version-conflict"
+    title = "Another privacy policy version was published at the same time"
+
+
+class InvalidEffectiveDate(AppError):
+    status = 422
+    type = "invalid-effective-date"
+    title = "A policy version takes effect between today and a year from now"
+
+
+class InvalidDateRange(AppError):
+    status = 422
+    type = "invalid-date-range"
+    title = "`from` must not be after `to`"

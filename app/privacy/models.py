@@ -1,0 +1,75 @@
+"""Privacy policy versions, their acceptances, and coarse technical data (P4, P12).
+
+This domain imports no other: acceptances point at `accounts.id` by table name only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, IdMixin, utcnow
+
+NOT_PII = {"pii": False}
+
+
+class PolicyVersion(Base):
+    """One published version of the privacy policy. Published versions never change."""
+
+    __tablename__ = "privacy_policy_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    effective_on: Mapped[date]
+    text_markdown: Mapped[str] = mapped_column(Text, info=NOT_PII)
+    material: Mapped[bool] = mapped_column(default=False)
+    # A material change is announced on the home page until this day (inclusive).
+    notice_until: Mapped[date | None]
+    notice_text: Mapped[str | None] = mapped_column(String(500), info=NOT_PII)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The staff account that published it; null for the seeded first version.
+    published_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+
+
+class PolicyAcceptance(IdMixin, Base):
+    """An account's acceptance of one version: appended, never updated."""
+
+    __tablename__ = "privacy_policy_acceptances"
+    __table_args__ = (UniqueConstraint("account_id", "version"),)
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(ForeignKey("privacy_policy_versions.version"))
+    accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TechnicalDataDaily(IdMixin, Base):
+    """Requests counted per day and coarse request traits (P4).
+
+    Nothing here identifies a person or links to an account, cart or order: the client
+    address is cut to its network (/24, /48), the user agent to two family names, the
+    referrer to its host and the path to its route template. Unknown traits are "".
+    """
+
+    __tablename__ = "technical_data_daily"
+    __table_args__ = (
+        UniqueConstraint(
+            "day", "method", "route", "status", "browser", "os", "referrer_host", "ip_prefix",
+            name="uq_technical_data_daily_bucket",
+        ),
+        Index("ix_technical_data_daily_day_id", "day", "id"),
+    )  # fmt: skip
+
+    day: Mapped[date]
+    method: Mapped[str] = mapped_column(String(8), info=NOT_PII)
+    route: Mapped[str] = mapped_column(String(200), info=NOT_PII)
+    status: Mapped[int]
+    browser: Mapped[str] = mapped_column(String(40), info=NOT_PII)
+    os: Mapped[str] = mapped_column(String(40), info=NOT_PII)
+    referrer_host: Mapped[str] = mapped_column(String(253), info=NOT_PII)
+    # A network, not an address: "203.0.113.0/24" or "2001:db8:1::/48".
+    ip_prefix: Mapped[str] = mapped_column(String(64), info=NOT_PII)
+    requests: Mapped[int] = mapped_column(Integer, default=0)

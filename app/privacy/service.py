@@ -1,0 +1,231 @@
+"""Privacy policy versions and acceptances (P12).
+
+Publishing a material version queues one transactional notice email per active
+account, in the publishing transaction. The accounts themselves come from a
+`NoticeRecipients` callable the caller passes in: this domain imports no other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import utcnow
+from app.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from app.outbox.service import enqueue_email
+from app.privacy.errors import (
+    InvalidEffectiveDate,
+    NoPolicyInForce,
+    PolicyUnchanged,
+    PolicyVersionConflict,
+)
+from app.privacy.models import PolicyAcceptance, PolicyVersion
+from app.privacy.schemas import PolicyNotice, PolicyPublish
+
+# Yields the email addresses of every active account, a batch at a time.
+NoticeRecipients = Callable[[AsyncSession], AsyncIterator[list[str]]]
+
+NOTICE_EMAIL_KIND = "privacy_policy_notice"
+# A change is announced ahead of time, but not so far ahead that the notice loses meaning.
+MAX_ANNOUNCEMENT = timedelta(days=366)
+MAX_VERSION = 2**31 - 1
+
+
+def _today() -> date:
+    return utcnow().date()
+
+
+async def current_version(
+    session: AsyncSession, *, today: date | None = None
+) -> PolicyVersion | None:
+    """The newest version already in effect."""
+    return await session.scalar(
+        select(PolicyVersion)
+        .where(PolicyVersion.effective_on <= (today or _today()))
+        .order_by(PolicyVersion.version.desc())
+        .limit(1)
+    )
+
+
+async def require_current_version(session: AsyncSession) -> PolicyVersion:
+    version = await current_version(session)
+    if version is None:
+        raise NoPolicyInForce()
+    return version
+
+
+async def running_notice(
+    session: AsyncSession, *, today: date | None = None
+) -> PolicyNotice | None:
+    """The newest material change whose notice period runs today (it may not be in effect yet)."""
+    version = await session.scalar(
+        select(PolicyVersion)
+        .where(PolicyVersion.material, PolicyVersion.notice_until >= (today or _today()))
+        .order_by(PolicyVersion.version.desc())
+        .limit(1)
+    )
+    if version is None or version.notice_until is None or version.notice_text is None:
+        return None
+    return PolicyNotice(
+        version=version.version,
+        text=version.notice_text,
+        effective_on=version.effective_on,
+        until=version.notice_until,
+    )
+
+
+async def list_versions(
+    session: AsyncSession, *, limit: int, cursor: str | None
+) -> tuple[list[PolicyVersion], str | None]:
+    """Every published version, newest first."""
+    query = select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(limit + 1)
+    if cursor:
+        (before,) = decode_cursor(cursor, arity=1)
+        if not isinstance(before, int) or isinstance(before, bool) or not 0 < before <= MAX_VERSION:
+            raise InvalidCursor("The cursor is not one this API issued.", parameter="cursor")
+        query = query.where(PolicyVersion.version < before)
+    rows = list(await session.scalars(query))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor([rows[-1].version])
+
+
+@dataclass(frozen=True)
+class Publication:
+    version: PolicyVersion
+    notices_queued: int
+
+
+def _default_notice(version: int, effective_on: date) -> str:
+    return (
+        f"We have made an important change to our privacy policy (version {version}), "
+        f"in effect from {effective_on.isoformat()}. Please read it."
+    )
+
+
+def _notice_email(version: PolicyVersion) -> tuple[str, str]:
+    subject = "An important change to our privacy policy"
+    body = (
+        "Hello,\n\n"
+        f"We have made a material change to our privacy policy. Version {version.version} "
+        f"takes effect on {version.effective_on.isoformat()}.\n\n"
+        f"{version.notice_text}\n\n"
+        "You can read the full policy in your account or on our website, and accept it "
+        "from your account. You receive this message because you have an account with us; "
+        "it is a service notice, not marketing.\n\n"
+        "Facet Fine Jewelry\n"
+    )
+    return subject, body
+
+
+async def publish(
+    session: AsyncSession,
+    data: PolicyPublish,
+    *,
+    published_by: uuid.UUID,
+    recipients: NoticeRecipients,
+) -> Publication:
+    """Publish the next version; a material one notifies every active account once."""
+    today = _today()
+    effective_on = data.effective_on or today
+    if not today <= effective_on <= today + MAX_ANNOUNCEMENT:
+        raise InvalidEffectiveDate(parameter="effective_on")
+    latest = await session.scalar(
+        select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
+    )
+    if latest is not None and latest.text_markdown == data.text_markdown:
+        raise PolicyUnchanged()
+    number = (latest.version if latest else 0) + 1
+    version = PolicyVersion(
+        version=number,
+        effective_on=effective_on,
+        text_markdown=data.text_markdown,
+        material=data.material,
+        published_by=published_by,
+        published_at=utcnow(),
+    )
+    if data.material:
+        version.notice_until = effective_on + timedelta(days=data.notice_days)
+        version.notice_text = data.notice_text or _default_notice(number, effective_on)
+    session.add(version)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent publication took this number
+        raise PolicyVersionConflict() from exc
+
+    queued = 0
+    if data.material:
+        subject, body = _notice_email(version)
+        async for batch in recipients(session):
+            messages = [
+                enqueue_email(session, to=email, subject=subject, body=body, kind=NOTICE_EMAIL_KIND)
+                for email in batch
+            ]
+            await session.flush()
+            # A large store has many accounts: keep only one batch in memory at a time.
+            for message in messages:
+                session.expunge(message)
+            queued += len(messages)
+    return Publication(version=version, notices_queued=queued)
+
+
+async def accept_current(
+    session: AsyncSession, account_id: uuid.UUID, *, required: bool = True
+) -> PolicyAcceptance | None:
+    """Record that the account accepts the version in force; accepting again changes nothing.
+
+    With `required=False` (registration) a store without a policy records nothing.
+    """
+    version = await current_version(session)
+    if version is None:
+        if required:
+            raise NoPolicyInForce()
+        return None
+    existing = await _acceptance(session, account_id, version.version)
+    if existing is not None:
+        return existing
+    acceptance = PolicyAcceptance(
+        account_id=account_id, version=version.version, accepted_at=utcnow()
+    )
+    try:
+        # Added inside the savepoint, so a lost race discards it with the savepoint.
+        async with session.begin_nested():
+            session.add(acceptance)
+            await session.flush()
+    except IntegrityError:  # the same account accepted in a concurrent request
+        return await _acceptance(session, account_id, version.version)
+    return acceptance
+
+
+async def _acceptance(
+    session: AsyncSession, account_id: uuid.UUID, version: int
+) -> PolicyAcceptance | None:
+    return await session.scalar(
+        select(PolicyAcceptance).where(
+            PolicyAcceptance.account_id == account_id, PolicyAcceptance.version == version
+        )
+    )
+
+
+async def acceptance_pending(session: AsyncSession, account_id: uuid.UUID) -> bool:
+    """Whether the version in force still awaits the account's acceptance (one indexed query)."""
+    in_force = (
+        select(func.max(PolicyVersion.version))
+        .where(PolicyVersion.effective_on <= _today())
+        .scalar_subquery()
+    )
+    accepted = (
+        select(PolicyAcceptance.id)
+        .where(PolicyAcceptance.account_id == account_id, PolicyAcceptance.version == in_force)
+        .exists()
+    )
+    pending = await session.scalar(select(in_force.is_not(None) & ~accepted))
+    return bool(pending)
