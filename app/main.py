@@ -16,6 +16,7 @@ from app.adapters.mail import create_mail_sender
 from app.adapters.payments import create_payment_provider
 from app.adapters.shipping import create_shipping_carrier
 from app.api import api_router
+from app.core import user_agent
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import FieldProblem, Problem, install_error_handlers
 from app.core.health import router as health_router
@@ -60,6 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
         )  # fmt: skip
     recorder: TechnicalDataRecorder = app.state.technical_data
+    user_agent.warm_up()
     flusher = None
     if settings.technical_data_flush_seconds > 0:
         flusher = asyncio.create_task(

@@ -78,24 +78,24 @@ async def stored_rows(
             "Opera",
             "Linux",
         ),
-        (FIREFOX_ANDROID, "Firefox", "Android"),
-        (SAFARI_MAC, "Safari", "macOS"),
+        (FIREFOX_ANDROID, "Firefox Mobile", "Android"),
+        (SAFARI_MAC, "Safari", "Mac OS X"),
         (
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
-            "Safari",
+            "Mobile Safari",
             "iOS",
         ),
         (
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1",
-            "Chrome",
+            "Chrome Mobile iOS",
             "iOS",
         ),
         ("curl/8.5.0", "curl", "Other"),
         (
             "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-            "Bot",
+            "Googlebot",
             "Other",
         ),
         ("", "Other", "Other"),
@@ -171,7 +171,7 @@ async def test_stored_rows_hold_no_full_address_path_id_token_or_account(
         ("GET", "<unmatched>"),
     }
     order_row = by_route[("GET", "/v1/orders/{order_id}")]
-    assert (order_row.browser, order_row.os) == ("Firefox", "Android")
+    assert (order_row.browser, order_row.os) == ("Firefox Mobile", "Android")
     assert order_row.referrer_host == "www.google.com"
     assert by_route[("GET", "/v1/me")].requests == 2
     assert by_route[("GET", "/v1/me")].status == 200
