@@ -12,8 +12,8 @@ from app.accounts.authentication import ensure_session_is_live
 from app.accounts.errors import InvalidAccessToken, StaffOnly
 from app.accounts.models import Account, Address, Role
 from app.accounts.service import get_address
-from app.accounts.throttle import PasswordThrottle, client_address_key
-from app.core.deps import ClientIpDep, RateLimitDep, SessionDep, SettingsDep
+from app.accounts.throttle import PasswordThrottle
+from app.core.deps import ClientIpDep, ClientKeyDep, RateLimitDep, SessionDep, SettingsDep
 from app.core.errors import TooManyRequests
 from app.core.security import AccessClaims, InvalidToken, decode_access_token
 from app.core.settings import Settings
@@ -112,9 +112,9 @@ PasswordCheckThrottleDep = Annotated[
 
 
 async def limit_registrations(
-    backend: RateLimitDep, settings: SettingsDep, client_ip: ClientIpDep
+    backend: RateLimitDep, settings: SettingsDep, client_key: ClientKeyDep
 ) -> None:
-    key = f"register:ip:{client_address_key(settings, client_ip)}"
+    key = f"register:ip:{client_key}"
     window = await backend.hit(key, 3600)
     if window.count > settings.registrations_per_ip_per_hour:
         raise TooManyRequests(window.resets_in, "Too many new accounts from this address.")

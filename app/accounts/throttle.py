@@ -20,7 +20,7 @@ from enum import Enum, auto
 
 from app.core.errors import TooManyRequests
 from app.core.ratelimit import RateLimitBackend
-from app.core.security import keyed_hash
+from app.core.security import client_address_key, keyed_hash
 from app.core.settings import Settings
 
 
@@ -29,10 +29,6 @@ class _Outcome(Enum):
     refused = auto()  # over a limit: answered 429 without verifying, the count stays
     failed = auto()
     succeeded = auto()
-
-
-def client_address_key(settings: Settings, client_ip: str) -> str:
-    return keyed_hash(settings, client_ip, purpose="client-address")
 
 
 class PasswordThrottle:

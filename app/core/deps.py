@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
 from app.core.ratelimit import RateLimitBackend
+from app.core.security import client_address_key
 from app.core.settings import Settings
 
 
@@ -45,9 +46,15 @@ def get_client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def get_client_key(request: Request) -> str:
+    """The client's address as a keyed hash, for throttling counters."""
+    return client_address_key(get_app_settings(request), get_client_ip(request))
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 # scope="function": the commit runs when the endpoint returns, before the response goes out,
 # so a failed commit becomes an error answer instead of a lost write after a 2xx.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 RateLimitDep = Annotated[RateLimitBackend, Depends(get_rate_limit_backend)]
 ClientIpDep = Annotated[str, Depends(get_client_ip)]
+ClientKeyDep = Annotated[str, Depends(get_client_key)]

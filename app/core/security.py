@@ -144,3 +144,9 @@ def keyed_hash(settings: Settings, value: str, *, purpose: str) -> str:
     """A keyed digest of a personal value, for lookups that must not store the value."""
     key = hashlib.sha256(f"{purpose}:{settings.jwt_secret.get_secret_value()}".encode()).digest()
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def client_address_key(settings: Settings, client_ip: str) -> str:
+    """The client's address as throttling counters store it: keyed, never the raw
+    address (P4 keeps only coarse technical data, and counters are no exception)."""
+    return keyed_hash(settings, client_ip, purpose="client-address")

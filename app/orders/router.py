@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from app.accounts.deps import CurrentAccount, OptionalAccount, StaffAccount, bearer
 from app.carts.router import CartRulesDep
 from app.core.adapters import PaymentProviderDep, ShippingCarrierDep
-from app.core.deps import ClientIpDep, RateLimitDep, SessionDep, SettingsDep
+from app.core.deps import ClientKeyDep, RateLimitDep, SessionDep, SettingsDep
 from app.core.errors import TooManyRequests, problem_responses
 from app.core.idempotency import REPLAYED_HEADERS, IdempotentRequest, idempotency
 from app.core.pagination import Cursor, Limit
@@ -84,13 +84,16 @@ CheckoutIdempotency = Annotated[
 
 
 async def throttle_checkout(
-    idem: CheckoutIdempotency, limiter: RateLimitDep, client_ip: ClientIpDep, settings: SettingsDep
+    idem: CheckoutIdempotency,
+    limiter: RateLimitDep,
+    client_key: ClientKeyDep,
+    settings: SettingsDep,
 ) -> None:
     """Checkouts per client address (a replay is free). Runs right after the key is claimed
     and before the request's session is used: the counter may write in its own transaction."""
     if idem.replay is not None:
         return
-    window = await limiter.hit(f"checkout:ip:{client_ip}", settings.checkout_window_seconds)
+    window = await limiter.hit(f"checkout:ip:{client_key}", settings.checkout_window_seconds)
     if window.count > settings.checkout_max_per_ip:
         raise TooManyRequests(window.resets_in, "Too many checkouts from this address.")
 
@@ -143,13 +146,13 @@ async def checkout(
 
 
 async def count_payment_attempt(
-    limiter: RateLimitDep, settings: SettingsDep, client_ip: ClientIpDep, order_id: uuid.UUID
+    limiter: RateLimitDep, settings: SettingsDep, client_key: ClientKeyDep, order_id: uuid.UUID
 ) -> PaymentAttempts:
     """Count the attempt per order and per address before anything reads the database:
     the counters may live in the database, written in their own transaction."""
     window = settings.payment_attempt_window_seconds
     on_order = await limiter.hit(f"pay:order:{order_id}", window)
-    from_address = await limiter.hit(f"pay:ip:{client_ip}", window)
+    from_address = await limiter.hit(f"pay:ip:{client_key}", window)
     return PaymentAttempts(
         on_order=on_order.count,
         order_resets_in=on_order.resets_in,
@@ -217,11 +220,11 @@ async def track_order(
     session: SessionDep,
     carrier: ShippingCarrierDep,
     limiter: RateLimitDep,
-    client_ip: ClientIpDep,
+    client_key: ClientKeyDep,
     body: TrackRequest,
 ) -> TrackingRead:
     """Track an order by number and email, sent in the body (status and tracking events only)."""
-    window = await limiter.hit(f"track:ip:{client_ip}", 60)
+    window = await limiter.hit(f"track:ip:{client_key}", 60)
     if window.count > TRACK_LIMIT_PER_MINUTE:
         raise TooManyRequests(window.resets_in, "Too many tracking requests; try again soon.")
     return await fulfilment.track(session, carrier, number=body.number, email=body.email)
