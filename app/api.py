@@ -10,6 +10,7 @@ from app.catalog.router import admin_router as catalog_admin_router
 from app.catalog.router import public_router as catalog_router
 from app.orders.router import admin_router as orders_admin_router
 from app.orders.router import router as orders_router
+from app.privacy.processors import router as processors_router
 
 api_router = APIRouter(prefix="/v1")
 for router in (
@@ -22,5 +23,6 @@ for router in (
     admin_router,
     catalog_admin_router,
     orders_admin_router,
+    processors_router,
 ):
     api_router.include_router(router)
