@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
+    # Processors register (P3): who the SMTP relay is, for GET /v1/privacy/processors.
+    # The relay's operator, e.g. "Postmark (ActiveCampaign LLC)".
+    smtp_provider_name: str | None = None
+    # Its privacy policy's URL.
+    smtp_provider_privacy_url: str | None = None
+    # Where it processes the mail, e.g. "United States".
+    smtp_provider_location: str | None = None
+
     log_level: str = "INFO"
 
     # ---- checkout and carts ----

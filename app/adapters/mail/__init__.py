@@ -22,6 +22,9 @@ def create_mail_sender(settings: Settings) -> MailSender:
                 starttls=settings.smtp_starttls,
                 timeout_seconds=settings.smtp_timeout_seconds,
                 sender=settings.mail_from,
+                provider_name=settings.smtp_provider_name,
+                provider_privacy_policy=settings.smtp_provider_privacy_url,
+                provider_location=settings.smtp_provider_location,
             )
 
 

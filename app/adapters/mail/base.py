@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from app.adapters.disclosure import Processor
+
 
 @dataclass(frozen=True)
 class OutgoingEmail:
@@ -30,6 +32,7 @@ class MailRejected(MailError):
 
 class MailSender(Protocol):
     name: str
+    disclosure: Processor  # who receives what (P3): the processors register
 
     async def send(self, message: OutgoingEmail) -> None: ...
 

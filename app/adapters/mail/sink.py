@@ -16,6 +16,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
+from app.adapters.disclosure import Processor, ProcessorRole
 from app.adapters.mail.base import MailUnavailable, OutgoingEmail
 from app.adapters.mail.compose import PORT_DEFAULT_SENDER, build_email
 
@@ -35,8 +36,22 @@ def file_id(message_id: str) -> str:
     return _UNSAFE.sub("_", message_id).lstrip(".") or "_"
 
 
+DISCLOSURE = Processor(
+    key="sink",
+    name="Facet mail folder",
+    role=ProcessorRole.email_delivery,
+    description=(
+        "Built into Facet for development: each email is written as a file to a folder on "
+        "the server instead of being sent. Nothing leaves Facet."
+    ),
+    third_party=False,
+    location="Inside Facet",
+)
+
+
 class MailSink:
     name = "sink"
+    disclosure = DISCLOSURE
 
     def __init__(
         self,

@@ -4,17 +4,109 @@ Temporary trouble (no connection, timeouts, 4xx replies, a server that refuses o
 login or sender) is `MailUnavailable` so the outbox retries; a 5xx refusal of the
 recipient or of the message itself is `MailRejected`. Errors carry reply codes,
 never the server's text, which often echoes the address.
+
+The relay is whatever mail service the store configures; the settings name it for the
+processors register (`DISCLOSURE` lists what it receives).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import aiosmtplib
 
-from app.adapters.mail.base import MailRejected, MailUnavailable, OutgoingEmail
+from app.adapters.disclosure import (
+    CONFIGURATION,
+    FIXED,
+    Channel,
+    DataKind,
+    DisclosedField,
+    Processor,
+    ProcessorRole,
+    Wire,
+    dto_field,
+)
+from app.adapters.mail.base import MailRejected, MailSender, MailUnavailable, OutgoingEmail
 from app.adapters.mail.compose import PORT_DEFAULT_SENDER, address_of, build_email
+
+
+def _header(*names: str) -> tuple[Wire, ...]:
+    return tuple(Wire(Channel.header, name) for name in names)
+
+
+DISCLOSURE = Processor(
+    key="smtp",
+    name="The store's email service (SMTP)",
+    role=ProcessorRole.email_delivery,
+    description=(
+        "The mail service the store relays its email through. It delivers the emails Facet "
+        "sends (order confirmations, shipping and privacy notices, and marketing only to "
+        "those who agreed to it) and receives each one as the recipient will read it."
+    ),
+    third_party=True,
+    port=MailSender,
+    receives=(
+        DisclosedField(
+            "recipient address",
+            DataKind.personal,
+            "Where to deliver the email.",
+            (dto_field(OutgoingEmail, "to"),),
+            (Wire(Channel.smtp, "RCPT TO"), *_header("To")),
+        ),
+        DisclosedField(
+            "subject",
+            DataKind.personal,
+            "The email's subject line.",
+            (dto_field(OutgoingEmail, "subject"),),
+            _header("Subject"),
+        ),
+        DisclosedField(
+            "message",
+            DataKind.personal,
+            "The text of the email (for an order: the items, totals and delivery address).",
+            (dto_field(OutgoingEmail, "text"),),
+            (Wire(Channel.smtp, "DATA"),),
+        ),
+        DisclosedField(
+            "extra headers",
+            DataKind.technical,
+            "Headers the message carries for the mail client, such as a one-click "
+            "unsubscribe link.",
+            (dto_field(OutgoingEmail, "headers"),),
+            _header("*"),
+        ),
+        DisclosedField(
+            "sender",
+            DataKind.store,
+            "The store's sending address, for replies and bounces.",
+            (dto_field(OutgoingEmail, "sender"),),
+            (Wire(Channel.smtp, "MAIL FROM"), *_header("From")),
+        ),
+        DisclosedField(
+            "message id",
+            DataKind.reference,
+            "Facet's id of the email, so a receiver can drop a second delivery of it.",
+            (dto_field(OutgoingEmail, "message_id"),),
+            _header("Message-ID"),
+        ),
+        DisclosedField(
+            "date and format",
+            DataKind.technical,
+            "When the email was sent, and how its text is encoded.",
+            (FIXED,),
+            _header("Date", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"),
+        ),
+        DisclosedField(
+            "server name and login",
+            DataKind.store,
+            "The sending server's host name, and the store's login when one is configured.",
+            (CONFIGURATION,),
+            (Wire(Channel.smtp, "EHLO"), Wire(Channel.smtp, "AUTH")),
+        ),
+    ),
+)
 
 
 def _utcnow() -> datetime:
@@ -23,6 +115,7 @@ def _utcnow() -> datetime:
 
 class SmtpMailer:
     name = "smtp"
+    disclosure = DISCLOSURE
 
     def __init__(
         self,
@@ -35,7 +128,17 @@ class SmtpMailer:
         timeout_seconds: float = 10.0,
         sender: str = PORT_DEFAULT_SENDER,
         clock: Callable[[], datetime] = _utcnow,
+        provider_name: str | None = None,
+        provider_privacy_policy: str | None = None,
+        provider_location: str | None = None,
     ) -> None:
+        # Who the relay is depends on the store: the register names it when told.
+        self.disclosure = replace(
+            DISCLOSURE,
+            name=provider_name or DISCLOSURE.name,
+            privacy_policy=provider_privacy_policy or DISCLOSURE.privacy_policy,
+            location=provider_location or DISCLOSURE.location,
+        )
         self._host = host
         self._port = port
         self._username = username or None

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from app.adapters.disclosure import Processor
+
 
 class CaptureMode(StrEnum):
     automatic = "automatic"  # charge at once
@@ -116,6 +118,7 @@ class InvalidWebhook(PaymentError):
 
 class PaymentProvider(Protocol):
     name: str
+    disclosure: Processor  # who receives what (P3): the processors register
 
     async def create_intent(self, request: PaymentRequest) -> PaymentIntent: ...
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar, cast
 
+from app.adapters.disclosure import Processor, ProcessorRole
 from app.adapters.payments.base import (
     CaptureMode,
     IntentStatus,
@@ -63,8 +64,22 @@ class _Replay:
     decline: PaymentDeclined | None = None
 
 
+DISCLOSURE = Processor(
+    key="fake",
+    name="Facet test payments",
+    role=ProcessorRole.payment_processor,
+    description=(
+        "Built into Facet for development and tests: it takes Stripe's test card tokens "
+        "and keeps every payment in memory. Nothing leaves Facet; production refuses it."
+    ),
+    third_party=False,
+    location="Inside Facet",
+)
+
+
 class FakePaymentProvider:
     name = "fake"
+    disclosure = DISCLOSURE
 
     def __init__(self, *, webhook_secret: str = DEV_WEBHOOK_SECRET) -> None:
         self._webhook_secret = webhook_secret

@@ -2,16 +2,29 @@
 
 Each instance owns its own `StripeClient`: nothing is read from or written to the
 SDK's module globals. Stripe is told the amount, the currency and our order
-reference, nothing else (P3).
+reference, nothing else (P3): `DISCLOSURE` lists every field and header it receives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import json
+from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
 import stripe
 
+from app.adapters.disclosure import (
+    CONFIGURATION,
+    FIXED,
+    Channel,
+    DataKind,
+    DisclosedField,
+    Processor,
+    ProcessorRole,
+    Wire,
+    argument,
+    dto_field,
+)
 from app.adapters.payments.base import (
     IntentStatus,
     InvalidWebhook,
@@ -19,6 +32,7 @@ from app.adapters.payments.base import (
     PaymentError,
     PaymentEvent,
     PaymentIntent,
+    PaymentProvider,
     PaymentRejected,
     PaymentRequest,
     PaymentUnavailable,
@@ -33,9 +47,194 @@ MAX_NETWORK_RETRIES = 2
 
 R = TypeVar("R")
 
+_INTENT_CALLS = (
+    PaymentProvider.confirm,
+    PaymentProvider.retrieve,
+    PaymentProvider.capture,
+    PaymentProvider.cancel,
+    PaymentProvider.refund,
+)
+_KEYED_CALLS = (
+    PaymentProvider.confirm,
+    PaymentProvider.capture,
+    PaymentProvider.cancel,
+    PaymentProvider.refund,
+)
+
+
+def _form(name: str) -> Wire:
+    return Wire(Channel.form, name)
+
+
+def _header(name: str) -> Wire:
+    return Wire(Channel.header, name)
+
+
+DISCLOSURE = Processor(
+    key="stripe",
+    name="Stripe",
+    role=ProcessorRole.payment_processor,
+    description=(
+        "Authorizes and captures card payments and refunds them. The buyer types the card "
+        "into Stripe's own form, so the card goes straight to Stripe and never through "
+        "Facet (P7); Facet only tells Stripe what to charge and which order it is for."
+    ),
+    third_party=True,
+    privacy_policy="https://stripe.com/privacy",
+    location="United States (Stripe, Inc.), and where its privacy policy says it transfers data",
+    port=PaymentProvider,
+    receives=(
+        DisclosedField(
+            "amount",
+            DataKind.order,
+            "How much to charge, in minor units.",
+            (dto_field(PaymentRequest, "amount_minor"),),
+            (_form("amount"),),
+        ),
+        DisclosedField(
+            "refund amount",
+            DataKind.order,
+            "How much of a payment to give back (absent for a full refund).",
+            (argument(PaymentProvider.refund, "amount_minor"),),
+            (_form("amount"),),
+        ),
+        DisclosedField(
+            "currency",
+            DataKind.order,
+            "The currency of the amount.",
+            (dto_field(PaymentRequest, "currency"),),
+            (_form("currency"),),
+        ),
+        DisclosedField(
+            "capture method",
+            DataKind.technical,
+            "Charge at once, or hold the amount until the order ships.",
+            (dto_field(PaymentRequest, "capture"),),
+            (_form("capture_method"),),
+        ),
+        DisclosedField(
+            "payment method types",
+            DataKind.technical,
+            "Accept cards only.",
+            (FIXED,),
+            (_form("payment_method_types[]"),),
+        ),
+        DisclosedField(
+            "order id",
+            DataKind.reference,
+            "Facet's id of the order, so Stripe's notifications say which order they concern.",
+            (dto_field(PaymentRequest, "order_id"),),
+            (_form("metadata[order_id]"),),
+        ),
+        DisclosedField(
+            "order number",
+            DataKind.reference,
+            "The order number, so staff can find a payment in Stripe's dashboard.",
+            (dto_field(PaymentRequest, "order_number"),),
+            (_form("metadata[order_number]"),),
+        ),
+        DisclosedField(
+            "payment method",
+            DataKind.reference,
+            "Stripe's own token for the card the buyer entered in Stripe's form.",
+            (argument(PaymentProvider.confirm, "payment_method"),),
+            (_form("payment_method"),),
+        ),
+        DisclosedField(
+            "payment id",
+            DataKind.reference,
+            "Stripe's own id of the payment, to confirm, capture, cancel or refund it.",
+            tuple(argument(call, "intent_id") for call in _INTENT_CALLS),
+            (Wire(Channel.url, "payment_intents/{id}"), _form("payment_intent")),
+        ),
+        DisclosedField(
+            "idempotency key",
+            DataKind.technical,
+            "Derived from the order's id: a retried request cannot charge twice.",
+            (
+                dto_field(PaymentRequest, "idempotency_key"),
+                *(argument(call, "idempotency_key") for call in _KEYED_CALLS),
+            ),
+            (_header("Idempotency-Key"),),
+        ),
+        DisclosedField(
+            "API key",
+            DataKind.store,
+            "The store's secret key: which Stripe account the payment belongs to.",
+            (CONFIGURATION,),
+            (_header("Authorization"),),
+        ),
+        DisclosedField(
+            "API version",
+            DataKind.technical,
+            "The version of Stripe's API the answers must follow.",
+            (FIXED,),
+            (_header("Stripe-Version"),),
+        ),
+        DisclosedField(
+            "client library",
+            DataKind.technical,
+            "The Stripe library's name and version and the Python version (no telemetry, "
+            "machine id or operating system).",
+            (FIXED,),
+            (_header("User-Agent"), _header("X-Stripe-Client-User-Agent")),
+        ),
+    ),
+    withheld={
+        argument(PaymentProvider.verify_webhook, "payload"): "an inbound event, checked here",
+        argument(PaymentProvider.verify_webhook, "signature"): "an inbound event, checked here",
+    },
+)
+
+# The Stripe library adds, unless told otherwise through a module global, the timings of
+# earlier calls (X-Stripe-Client-Telemetry), a machine id, the server's operating system
+# and kernel, and tags read from the environment. Stripe needs none of them: they are
+# dropped from every request, and the register declares what is left.
+_DROPPED_HEADERS = frozenset({"x-stripe-client-telemetry"})
+_CLIENT_AGENT_KEYS = ("bindings_version", "lang", "lang_version", "httplib")
+
+
+def minimal_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered in _DROPPED_HEADERS:
+            continue
+        if lowered == "user-agent":
+            value = " ".join(value.split()[:2])  # Stripe/v1 PythonBindings/<version>
+        elif lowered == "x-stripe-client-user-agent":
+            value = _client_agent(value)
+        kept[name] = value
+    return kept
+
+
+def _client_agent(value: str) -> str:
+    try:
+        agent = json.loads(value)
+    except ValueError:
+        agent = {}
+    if not isinstance(agent, dict):
+        agent = {}
+    return json.dumps({key: agent[key] for key in _CLIENT_AGENT_KEYS if key in agent})
+
+
+class _MinimalHeadersClient(stripe.HTTPXClient):
+    """The SDK's httpx client, sending only the headers the register declares."""
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> Any:
+        return await super().request_async(method, url, minimal_headers(headers), post_data)
+
+    async def request_stream_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> Any:
+        return await super().request_stream_async(method, url, minimal_headers(headers), post_data)
+
 
 class StripePaymentProvider:
     name = "stripe"
+    disclosure = DISCLOSURE
 
     def __init__(
         self,
@@ -46,7 +245,7 @@ class StripePaymentProvider:
         timeout: float = 10.0,
     ) -> None:
         self._webhook_secret = webhook_secret
-        self._http = stripe.HTTPXClient(timeout=timeout)
+        self._http = _MinimalHeadersClient(timeout=timeout)
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base},

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from app.adapters.disclosure import Processor
+
 RECIPIENT_FIELDS = (
     "full_name",
     "line1",
@@ -77,6 +79,7 @@ class ShippingRejected(ShippingError):
 
 class ShippingCarrier(Protocol):
     name: str
+    disclosure: Processor  # who receives what (P3): the processors register
 
     async def quote(self, recipient: Recipient, parcel: Parcel) -> Quote: ...
 

@@ -2,6 +2,7 @@
 
 Only the recipient's `RECIPIENT_FIELDS` and the parcel's weight and declared value
 leave the store (P3); a quote needs even less (state, postal code, country).
+`DISCLOSURE` lists every field FedEx receives, by its JSON path.
 Every httpx failure becomes a port error; no httpx type crosses the port.
 """
 
@@ -18,11 +19,24 @@ from typing import Any
 
 import httpx
 
+from app.adapters.disclosure import (
+    CONFIGURATION,
+    FIXED,
+    Channel,
+    DataKind,
+    DisclosedField,
+    Processor,
+    ProcessorRole,
+    Wire,
+    argument,
+    dto_field,
+)
 from app.adapters.shipping.base import (
     Parcel,
     Quote,
     Recipient,
     Shipment,
+    ShippingCarrier,
     ShippingError,
     ShippingRejected,
     ShippingUnavailable,
@@ -89,6 +103,180 @@ def to_minor(amount: Decimal, currency: str) -> int:
     return int(amount.scaleb(_exponent(currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+_SHIPMENT = "requestedShipment"
+_RECIPIENT = f"{_SHIPMENT}.recipients[]"  # ship: the label's recipient
+_DESTINATION = f"{_SHIPMENT}.recipient.address"  # rate: where a quote is for
+_PACKAGE = f"{_SHIPMENT}.requestedPackageLineItems[]"
+
+
+def _json_paths(*paths: str) -> tuple[Wire, ...]:
+    return tuple(Wire(Channel.json, path) for path in paths)
+
+
+def _recipient_field(name: str, purpose: str, *paths: str) -> DisclosedField:
+    return DisclosedField(
+        f"recipient {name.replace('_', ' ')}",
+        DataKind.personal,
+        purpose,
+        (dto_field(Recipient, name),),
+        _json_paths(*paths),
+    )
+
+
+DISCLOSURE = Processor(
+    key="fedex",
+    name="FedEx",
+    role=ProcessorRole.carrier,
+    description=(
+        "Quotes, labels and delivers the parcel and reports its tracking. It receives the "
+        "recipient's name, address and phone for the label and the parcel's weight and "
+        "declared value; never an email address, an account or what the parcel holds."
+    ),
+    third_party=True,
+    privacy_policy="https://www.fedex.com/en-us/privacy-policy.html",
+    location="United States (FedEx Corporation), and the countries the parcel travels through",
+    port=ShippingCarrier,
+    receives=(
+        _recipient_field(
+            "full_name", "The name on the shipping label.", f"{_RECIPIENT}.contact.personName"
+        ),
+        _recipient_field(
+            "phone",
+            "So the driver can reach the recipient about the delivery (when given).",
+            f"{_RECIPIENT}.contact.phoneNumber",
+        ),
+        _recipient_field(
+            "line1", "The street address on the label.", f"{_RECIPIENT}.address.streetLines[]"
+        ),
+        _recipient_field(
+            "line2",
+            "The address's second line on the label (when given).",
+            f"{_RECIPIENT}.address.streetLines[]",
+        ),
+        _recipient_field("city", "The city on the label.", f"{_RECIPIENT}.address.city"),
+        _recipient_field(
+            "region",
+            "The state or province, for the label and the quote (when given).",
+            f"{_RECIPIENT}.address.stateOrProvinceCode",
+            f"{_DESTINATION}.stateOrProvinceCode",
+        ),
+        _recipient_field(
+            "postal_code",
+            "The postal code, for the label and the quote.",
+            f"{_RECIPIENT}.address.postalCode",
+            f"{_DESTINATION}.postalCode",
+        ),
+        _recipient_field(
+            "country",
+            "The country, for the label and the quote.",
+            f"{_RECIPIENT}.address.countryCode",
+            f"{_DESTINATION}.countryCode",
+        ),
+        DisclosedField(
+            "parcel weight",
+            DataKind.order,
+            "The parcel's weight in kilograms, for the rate and the label.",
+            (dto_field(Parcel, "weight_grams"),),
+            _json_paths(f"{_PACKAGE}.weight.value", f"{_PACKAGE}.weight.units"),
+        ),
+        DisclosedField(
+            "declared value",
+            DataKind.order,
+            "The order's total, declared for insurance and customs.",
+            (dto_field(Parcel, "declared_value_minor"),),
+            _json_paths(f"{_PACKAGE}.declaredValue.amount"),
+        ),
+        DisclosedField(
+            "currency",
+            DataKind.order,
+            "The currency of the declared value and of the quote.",
+            (dto_field(Parcel, "currency"),),
+            _json_paths(f"{_PACKAGE}.declaredValue.currency", f"{_SHIPMENT}.preferredCurrency"),
+        ),
+        DisclosedField(
+            "order number",
+            DataKind.reference,
+            "Printed on the label as the shipper's reference, and used to find a label "
+            "already bought for the order so a retry never buys a second one.",
+            (argument(ShippingCarrier.create_shipment, "reference"),),
+            _json_paths(
+                f"{_PACKAGE}.customerReferences[].value",
+                f"{_PACKAGE}.customerReferences[].customerReferenceType",
+                "referencesInformation.value",
+                "referencesInformation.type",
+            ),
+        ),
+        DisclosedField(
+            "tracking number",
+            DataKind.reference,
+            "FedEx's own number for the parcel, to ask where it is.",
+            (argument(ShippingCarrier.track, "tracking_number"),),
+            _json_paths("trackingInfo[].trackingNumberInfo.trackingNumber"),
+        ),
+        DisclosedField(
+            "idempotency key",
+            DataKind.technical,
+            "Derived from the order's id; FedEx echoes it back with the label.",
+            (argument(ShippingCarrier.create_shipment, "idempotency_key"),),
+            (Wire(Channel.header, "x-customer-transaction-id"),),
+        ),
+        DisclosedField(
+            "ship-from address",
+            DataKind.store,
+            "The postal code and country the store ships from.",
+            (CONFIGURATION,),
+            _json_paths(
+                f"{_SHIPMENT}.shipper.address.postalCode",
+                f"{_SHIPMENT}.shipper.address.countryCode",
+            ),
+        ),
+        DisclosedField(
+            "account",
+            DataKind.store,
+            "The store's FedEx account number and API credentials: who pays for the label.",
+            (CONFIGURATION,),
+            (
+                *_json_paths("accountNumber.value", "referencesInformation.accountNumber"),
+                Wire(Channel.form, "grant_type"),
+                Wire(Channel.form, "client_id"),
+                Wire(Channel.form, "client_secret"),
+                Wire(Channel.header, "Authorization"),
+            ),
+        ),
+        DisclosedField(
+            "service options",
+            DataKind.technical,
+            "The service, pickup, packaging, label format and rate type, the same for every "
+            "parcel, and the date range of a reference search.",
+            (FIXED,),
+            (
+                *_json_paths(
+                    f"{_SHIPMENT}.serviceType",
+                    f"{_SHIPMENT}.pickupType",
+                    f"{_SHIPMENT}.packagingType",
+                    f"{_SHIPMENT}.rateRequestType[]",
+                    f"{_SHIPMENT}.shippingChargesPayment.paymentType",
+                    f"{_SHIPMENT}.labelSpecification.imageType",
+                    f"{_SHIPMENT}.labelSpecification.labelStockType",
+                    "labelResponseOptions",
+                    "includeDetailedScans",
+                    "referencesInformation.shipDateBegin",
+                    "referencesInformation.shipDateEnd",
+                ),
+                Wire(Channel.header, "X-locale"),
+            ),
+        ),
+        DisclosedField(
+            "client library",
+            DataKind.technical,
+            "The HTTP library's name and version.",
+            (FIXED,),
+            (Wire(Channel.header, "User-Agent"),),
+        ),
+    ),
+)
+
+
 @dataclass(frozen=True)
 class _Token:
     value: str
@@ -97,6 +285,7 @@ class _Token:
 
 class FedExCarrier:
     name = "fedex"
+    disclosure = DISCLOSURE
 
     def __init__(
         self,

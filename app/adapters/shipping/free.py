@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from app.adapters.disclosure import Processor, ProcessorRole
 from app.adapters.shipping.base import (
     Parcel,
     Quote,
@@ -35,8 +36,22 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+DISCLOSURE = Processor(
+    key="free",
+    name="Facet free shipping",
+    role=ProcessorRole.carrier,
+    description=(
+        "Built into Facet: quotes free insured shipping and makes up tracking numbers. "
+        "Facet tells no carrier anything."
+    ),
+    third_party=False,
+    location="Inside Facet",
+)
+
+
 class FreeShipping:
     name = "free"
+    disclosure = DISCLOSURE
 
     def __init__(
         self,

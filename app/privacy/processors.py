@@ -1,0 +1,124 @@
+"""`GET /v1/privacy/processors`: the processors register (P3).
+
+Built from the adapters' own declarations (`app.adapters.disclosure`), so what the API
+says a third party receives is what the adapter sends: tests compare both with what
+loopback fakes of Stripe, FedEx and SMTP receive.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
+
+from app.adapters.disclosure import Channel, DataKind, Processor, ProcessorRole
+from app.adapters.register import ALL_PROCESSORS, RegisterEntry, register
+from app.core.adapters import MailSenderDep, PaymentProviderDep, ShippingCarrierDep
+from app.core.errors import problem_responses
+from app.core.http_cache import NOT_MODIFIED, cached_json
+from app.core.routing import FacetRoute
+from app.core.schemas import OutputModel
+
+router = APIRouter(tags=["privacy"], route_class=FacetRoute)
+
+
+class SentAs(OutputModel):
+    channel: Channel = Field(
+        description="`form` field, `json` path (`[]`: every list element), `url` path "
+        "segment, `header` (`*`: any extra header of an email), or `smtp` command."
+    )
+    name: str = Field(description="The vendor's name for it on the wire.")
+
+
+class ReceivedField(OutputModel):
+    name: str
+    kind: DataKind = Field(
+        description="`personal`: identifies or reaches a person; `reference`: an id meaningless "
+        "without Facet's records; `order`: amounts, weight; `store`: the store's own "
+        "account; `technical`: protocol details and options."
+    )
+    purpose: str = Field(description="Why the third party needs it.")
+    sent_as: list[SentAs]
+
+
+class ProcessorRead(OutputModel):
+    key: str = Field(description="The adapter's name in the settings (e.g. `stripe`).")
+    name: str
+    role: ProcessorRole
+    in_use: bool = Field(description="Whether this store runs with it now.")
+    third_party: bool = Field(
+        description="False for the adapters built into Facet: they send nothing to anyone."
+    )
+    description: str
+    privacy_policy: str | None = Field(description="The third party's privacy policy.")
+    location: str | None = Field(description="Where it processes the data, when known.")
+    receives: list[ReceivedField] = Field(description="Every field it receives, and why.")
+
+    @classmethod
+    def of(cls, processor: Processor, *, in_use: bool) -> ProcessorRead:
+        return cls(
+            key=processor.key,
+            name=processor.name,
+            role=processor.role,
+            in_use=in_use,
+            third_party=processor.third_party,
+            description=processor.description,
+            privacy_policy=processor.privacy_policy,
+            location=processor.location,
+            receives=[
+                ReceivedField(
+                    name=item.name,
+                    kind=item.kind,
+                    purpose=item.purpose,
+                    sent_as=[SentAs(channel=wire.channel, name=wire.name) for wire in item.sent_as],
+                )
+                for item in processor.receives
+            ],
+        )
+
+
+class ProcessorRegister(OutputModel):
+    processors: list[ProcessorRead]
+
+    @classmethod
+    def of(cls, entries: list[RegisterEntry]) -> ProcessorRegister:
+        return cls(
+            processors=[ProcessorRead.of(entry.processor, in_use=entry.in_use) for entry in entries]
+        )
+
+
+def _example() -> dict[str, Any]:
+    """Stripe, FedEx and SMTP as they are declared, trimmed to two fields each."""
+    chosen = [p for p in ALL_PROCESSORS if p.key in {"stripe", "fedex", "smtp"}]
+    register_ = ProcessorRegister.of([RegisterEntry(p, in_use=True) for p in chosen])
+    for processor in register_.processors:
+        processor.receives = processor.receives[:2]
+    return register_.model_dump(mode="json")
+
+
+@router.get(
+    "/privacy/processors", operation_id="listProcessors", response_model=ProcessorRegister,
+    responses={
+        200: {"content": {"application/json": {"example": _example()}}},
+        **problem_responses(), **NOT_MODIFIED,
+    },
+)  # fmt: skip
+async def list_processors(
+    request: Request,
+    payments: PaymentProviderDep,
+    shipping: ShippingCarrierDep,
+    mail: MailSenderDep,
+    include_all: Annotated[
+        bool,
+        Query(
+            alias="all",
+            description="Also list every processor Facet can be configured with "
+            "(`in_use: false`), not only the running ones.",
+        ),
+    ] = False,
+) -> Response:
+    """The third parties that receive data to process an order (payment, shipping, email),
+    each with its role, its privacy policy and the exact fields it receives, and why."""
+    entries = register(payments, shipping, mail, include_unused=include_all)
+    return cached_json(request, ProcessorRegister.of(entries))
