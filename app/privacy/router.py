@@ -130,7 +130,7 @@ async def export_personal_data(
 
 
 @me_router.post(
-    "/erasure", operation_id="eraseMyPersonalData", responses=problem_responses(401, 409, 429)
+    "/erasure", operation_id="eraseMyPersonalData", responses=problem_responses(401, 409, 422, 429)
 )
 async def erase_personal_data(
     confirmation: PasswordConfirmationDep,  # before the session is used: it counts first
