@@ -142,7 +142,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from app.core.logging import configure_logging
-    from app.housekeeping import housekeeping
+    from app.housekeeping import housekeeping_counts
     from app.outbox.service import run_once
     from app.outbox.worker import run_worker
 
@@ -158,7 +158,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(
             sessionmaker, sender, stop=stop, poll_seconds=args.poll,
-            housekeeping=lambda: housekeeping(sessionmaker, provider, settings),
+            housekeeping=lambda: housekeeping_counts(sessionmaker, provider, settings),
         )  # fmt: skip
 
     if args.once:

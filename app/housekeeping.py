@@ -4,7 +4,7 @@ CLI: the outbox worker runs them through an injected callable and knows no domai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,3 +35,12 @@ async def housekeeping(
         keys = await purge_expired(session)
         await purge_expired_counters(session)
     return HousekeepingResult(expired, carts, keys)
+
+
+async def housekeeping_counts(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    provider: PaymentProvider,
+    settings: Settings,
+) -> dict[str, int]:
+    """What the worker loop runs between deliveries: the counts are logged."""
+    return asdict(await housekeeping(sessionmaker, provider, settings))

@@ -28,7 +28,7 @@ from app.core.middleware import (
 )
 from app.core.ratelimit import create_rate_limit_backend
 from app.core.settings import Settings, UnsafeSettingsError, get_settings
-from app.housekeeping import housekeeping
+from app.housekeeping import housekeeping_counts
 from app.orders.service import units_sold_since
 from app.outbox.worker import run_worker
 from app.privacy.technical_data import TechnicalDataMiddleware, TechnicalDataRecorder
@@ -60,7 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = asyncio.create_task(
             run_worker(
                 app.state.sessionmaker, app.state.mail_sender, stop=stop,
-                housekeeping=lambda: housekeeping(
+                housekeeping=lambda: housekeeping_counts(
                     app.state.sessionmaker, app.state.payment_provider, settings
                 ),
             )

@@ -59,6 +59,9 @@ class IdempotencyPersonalData:
             ]
         }  # fmt: skip
 
+    async def check(self, session: AsyncSession, subject: Subject) -> None:
+        return None
+
     async def erase(self, session: AsyncSession, subject: Subject) -> ErasureResult:
         result = ErasureResult()
         deleted = await session.execute(delete(IdempotencyRecord).where(self._linked(subject)))
@@ -95,6 +98,9 @@ class OutboxPersonalData:
                 for m in rows
             ]
         }  # fmt: skip
+
+    async def check(self, session: AsyncSession, subject: Subject) -> None:
+        return None
 
     async def erase(self, session: AsyncSession, subject: Subject) -> ErasureResult:
         result = ErasureResult()

@@ -103,6 +103,9 @@ class AccountsPersonalData:
             ],
         }
 
+    async def check(self, session: AsyncSession, subject: Subject) -> None:
+        return None
+
     async def erase(self, session: AsyncSession, subject: Subject) -> ErasureResult:
         result = ErasureResult()
         if subject.account_id is None:

@@ -42,6 +42,9 @@ class CatalogPersonalData:
             ]
         }
 
+    async def check(self, session: AsyncSession, subject: Subject) -> None:
+        return None
+
     async def erase(self, session: AsyncSession, subject: Subject) -> ErasureResult:
         result = ErasureResult()
         blanked = await session.execute(

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,7 +21,7 @@ HOUSEKEEPING_EVERY_SECONDS = 60.0
 
 # Periodic jobs of other domains (app/housekeeping.py), run between deliveries: the
 # outbox knows no domain, so the entry level hands them in. Returns counts to log.
-Housekeeping = Callable[[], Awaitable[object]]
+Housekeeping = Callable[[], Awaitable[Mapping[str, int]]]
 
 
 async def run_worker(
@@ -43,8 +43,8 @@ async def run_worker(
             if housekeeping is not None and due:
                 last_housekeeping = time.monotonic()
                 done = await housekeeping()
-                if any(vars(done).values()):
-                    log.info("housekeeping", extra=vars(done))
+                if any(done.values()):
+                    log.info("housekeeping", extra=dict(done))
         except Exception as exc:  # keep the loop alive; the error is logged without content
             log.error("worker iteration failed", extra={"error_type": type(exc).__name__})
         with contextlib.suppress(TimeoutError):

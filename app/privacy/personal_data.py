@@ -32,6 +32,9 @@ class PolicyAcceptancesPersonalData:
             ]
         }
 
+    async def check(self, session: AsyncSession, subject: Subject) -> None:
+        return None
+
     async def erase(self, session: AsyncSession, subject: Subject) -> ErasureResult:
         result = ErasureResult()
         if subject.account_id is not None:

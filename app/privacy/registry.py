@@ -99,6 +99,11 @@ class PersonalDataHandler(Protocol):
         """Every personal datum this domain holds about the subject, JSON-ready."""
         ...
 
+    async def check(self, session: AsyncSession, subject: Subject) -> None:
+        """Raise a domain error when the subject cannot be erased yet (every handler is
+        asked before any erases, so an erasure is never half done)."""
+        ...
+
     async def erase(self, session: AsyncSession, subject: Subject) -> ErasureResult:
         """Delete or anonymize the subject's data, in the request's transaction."""
         ...

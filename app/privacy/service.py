@@ -288,9 +288,7 @@ async def erase_personal_data(
     await confirm_password()
     subject = await find_subject(session, registry, account_id)
     for handler in registry.handlers:
-        check = getattr(handler, "check", None)
-        if check is not None:
-            await check(session, subject)
+        await handler.check(session, subject)
     result = ErasureResult()
     for handler in registry.handlers:
         result.merge(await handler.erase(session, subject))

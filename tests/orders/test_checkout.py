@@ -624,3 +624,17 @@ async def test_checkout_refuses_a_cart_mixing_currencies(
     assert await count(session, Order) == 0
     assert [await stock_of(session, v) for v in (dollars, yen, euros)] == [5, 5, 5]
     assert await count(session, InventoryMovement) == 0
+
+
+async def test_checkout_no_longer_collects_a_billing_address(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """It was stored and never used (P1): the processor checks the card's billing details."""
+    _, variant_id = await one_variant(session)
+    cart_id = await fill_cart(client, [(variant_id, 1)])
+
+    response = await post_checkout(client, cart_id, billing_address=ADDRESS)
+
+    assert response.status_code == 422
+    assert "billing_address" not in Order.__table__.c
+    assert await session.scalar(select(func.count()).select_from(Order)) == 0

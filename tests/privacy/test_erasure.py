@@ -23,6 +23,7 @@ import app.models  # noqa: F401  (every table on Base.metadata)
 from app.accounts.models import Account, Role
 from app.adapters.mail.base import OutgoingEmail
 from app.adapters.mail.sink import MailSink
+from app.adapters.mail.smtp import SmtpMailer
 from app.adapters.payments.fake import FakePaymentProvider
 from app.catalog.models import InventoryMovement, MovementReason
 from app.core.db import Base
@@ -30,6 +31,7 @@ from app.core.idempotency import IdempotencyRecord
 from app.orders.models import Order, OrderStatus
 from app.outbox.service import run_once
 from app.privacy.service import RECEIPT_SUBJECT
+from tests.adapters.test_mail import free_port
 from tests.factories import DEFAULT_PASSWORD, bearer, login, signed_in
 from tests.orders.conftest import (
     PlacedOrder,
@@ -354,3 +356,22 @@ async def test_erasure_is_refused_while_an_order_is_paid_and_not_shipped(
     paid = await session.get(Order, uuid.UUID(order.id))
     assert paid is not None
     assert paid.email == markers.email
+
+
+async def test_over_smtp_the_receipt_says_sent_mail_cannot_be_recalled(
+    client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
+) -> None:
+    _, headers = await signed_in(client, session)
+    saved = bound_app.state.mail_sender
+    # Nothing listens there: the receipt cannot be sent, which must not undo the erasure.
+    bound_app.state.mail_sender = SmtpMailer(host="127.0.0.1", port=free_port(), timeout_seconds=1)
+    try:
+        response = await client.post(
+            "/v1/me/privacy/erasure", json={"current_password": DEFAULT_PASSWORD}, headers=headers
+        )
+    finally:
+        bound_app.state.mail_sender = saved
+
+    assert response.status_code == 200, response.text
+    assert any("recalled" in kept["why"] for kept in response.json()["kept"])
+    assert (await client.get("/v1/me", headers=headers)).status_code == 401

@@ -68,3 +68,12 @@ def test_the_layering_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "BROKEN" not in result.stdout
+
+
+def test_erasure_runs_orders_before_messages_and_the_account_last() -> None:
+    """A link must outlive the data it leads to: orders are found through the account,
+    the messages about them through the orders' addresses."""
+    tables = [handler.tables for handler in create_registry().handlers]
+    position = {table: i for i, owned in enumerate(tables) for table in owned}
+    assert position["idempotency_keys"] < position["orders"] < position["outbox_messages"]
+    assert position["accounts"] == len(tables) - 1
