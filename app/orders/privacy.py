@@ -75,8 +75,8 @@ class OrdersPersonalData:
     async def _orders(self, session: AsyncSession, subject: Subject) -> list[Order]:
         if not subject.order_ids:
             return []
-        events = selectinload(Order.lines), selectinload(Order.shipments)
-        query = select(Order).where(Order.id.in_(subject.order_ids)).options(*events)
+        eager = selectinload(Order.lines), selectinload(Order.shipments)
+        query = select(Order).where(Order.id.in_(subject.order_ids)).options(*eager)
         return list(await session.scalars(query.order_by(Order.created_at, Order.id)))
 
     async def export(self, session: AsyncSession, subject: Subject) -> dict[str, Any]:
