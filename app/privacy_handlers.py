@@ -3,7 +3,8 @@ every domain, so the privacy domain need import none.
 
 The order is the erasure order, chosen so every link survives until the data it leads
 to is handled: stored idempotent answers and messages are found through the orders'
-ids and addresses, orders through the account, and the account goes last.
+ids and addresses, orders through the account, and the account goes last. The cart
+comes first: locking it keeps a checkout of it from running during the erasure.
 """
 
 from __future__ import annotations
@@ -122,11 +123,11 @@ class OutboxPersonalData:
 def create_registry() -> Registry:
     return Registry(
         handlers=(
+            CartsPersonalData(),  # first: its lock keeps a parallel checkout out
             IdempotencyPersonalData(),
             CatalogPersonalData(),
             OrdersPersonalData(),
             OutboxPersonalData(),  # after orders: cancelling an order queues a message
-            CartsPersonalData(),
             PolicyAcceptancesPersonalData(),
             AccountsPersonalData(),
         ),

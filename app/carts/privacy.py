@@ -17,7 +17,14 @@ class CartsPersonalData:
     tables = frozenset({"carts", "cart_lines"})
 
     async def expand(self, session: AsyncSession, subject: Subject) -> None:
-        return None
+        """Lock the account's cart before any other handler looks: a checkout locks it
+        too, so a checkout running now either commits first (and its order is found)
+        or waits and then finds no cart, never an order made behind the erasure's back.
+        The registry runs this handler first."""
+        if subject.account_id is not None:
+            await session.execute(
+                select(Cart.id).where(Cart.account_id == subject.account_id).with_for_update()
+            )
 
     async def export(self, session: AsyncSession, subject: Subject) -> dict[str, Any]:
         if subject.account_id is None:
