@@ -2,7 +2,7 @@
 """Run Facet or its test suite on a fresh machine with only Python 3.11+.
 
     python3 tasks.py serve   # install, migrate, seed, serve http://127.0.0.1:8000
-    python3 tasks.py test    # install, lint, format check, contract check, every test
+    python3 tasks.py test    # install, lint, format check, layering contracts, every test
 
 Each command installs what it needs from the committed lock file (uv.lock),
 bootstrapping a pinned uv into .tools/ on first use.
@@ -55,6 +55,8 @@ def test(extra: list[str]) -> None:
     _sync(uv, dev=True)
     _run(uv, "run", "--no-sync", "ruff", "check", ".")
     _run(uv, "run", "--no-sync", "ruff", "format", "--check", ".")
+    # The layering contracts (pyproject.toml, [tool.importlinter]).
+    _run(uv, "run", "--no-sync", "lint-imports")
     _run(uv, "run", "--no-sync", "pytest", *extra)
 
 

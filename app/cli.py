@@ -142,6 +142,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from app.core.logging import configure_logging
+    from app.housekeeping import housekeeping_counts
     from app.outbox.service import run_once
     from app.outbox.worker import run_worker
 
@@ -156,8 +157,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await run_worker(
-            sessionmaker, sender, provider, settings, stop=stop, poll_seconds=args.poll
-        )
+            sessionmaker, sender, stop=stop, poll_seconds=args.poll,
+            housekeeping=lambda: housekeeping_counts(sessionmaker, provider, settings),
+        )  # fmt: skip
 
     if args.once:
         result = asyncio.run(_with_services(once))
@@ -168,7 +170,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_purge(_: argparse.Namespace) -> int:
-    from app.outbox.worker import housekeeping
+    from app.housekeeping import housekeeping
     from app.privacy.technical_data import purge_older_than
 
     async def job(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]

@@ -28,8 +28,11 @@ from app.core.middleware import (
 )
 from app.core.ratelimit import create_rate_limit_backend
 from app.core.settings import Settings, UnsafeSettingsError, get_settings
+from app.housekeeping import housekeeping_counts
+from app.orders.service import units_sold_since
 from app.outbox.worker import run_worker
 from app.privacy.technical_data import TechnicalDataMiddleware, TechnicalDataRecorder
+from app.privacy_handlers import create_registry
 
 DESCRIPTION = """\
 Facet is the commerce API of a fine-jewelry store whose privacy promises are
@@ -56,8 +59,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # processes each runs one, and SKIP LOCKED keeps their claims apart.
         worker = asyncio.create_task(
             run_worker(
-                app.state.sessionmaker, app.state.mail_sender, app.state.payment_provider,
-                settings, stop=stop,
+                app.state.sessionmaker, app.state.mail_sender, stop=stop,
+                housekeeping=lambda: housekeeping_counts(
+                    app.state.sessionmaker, app.state.payment_provider, settings
+                ),
             )
         )  # fmt: skip
     recorder: TechnicalDataRecorder = app.state.technical_data
@@ -135,6 +140,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
+    # Cross-domain wiring: the catalog's top sellers read the orders domain's sales.
+    app.state.recent_sales = units_sold_since
+    # The personal-data handlers of every domain, in erasure order.
+    app.state.privacy_registry = create_registry()
     app.state.technical_data = TechnicalDataRecorder()
 
     install_error_handlers(app)

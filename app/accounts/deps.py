@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.authentication import ensure_session_is_live
 from app.accounts.errors import InvalidAccessToken, StaffOnly
 from app.accounts.models import Account, Address, Role
-from app.accounts.service import get_address
+from app.accounts.service import check_current_password, get_address
 from app.accounts.throttle import PasswordThrottle
 from app.core.deps import ClientIpDep, ClientKeyDep, RateLimitDep, SessionDep, SettingsDep
 from app.core.errors import TooManyRequests
@@ -134,3 +134,26 @@ async def get_optional_account(
 
 
 OptionalAccount = Annotated[Account | None, Depends(get_optional_account)]
+
+
+class PasswordConfirmation:
+    """The caller's password re-check for a sensitive request of another domain (an
+    erasure), under the same throttle as every other re-check."""
+
+    def __init__(self, throttle: PasswordThrottle) -> None:
+        self._throttle = throttle
+
+    def for_account(self, account: Account, password: str) -> Callable[[], Awaitable[None]]:
+        async def confirm() -> None:
+            await check_current_password(
+                account, password, self._throttle, detail="This needs your current password."
+            )
+
+        return confirm
+
+
+async def get_password_confirmation(throttle: PasswordCheckThrottleDep) -> PasswordConfirmation:
+    return PasswordConfirmation(throttle)
+
+
+PasswordConfirmationDep = Annotated[PasswordConfirmation, Depends(get_password_confirmation)]

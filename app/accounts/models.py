@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.db import Base, IdMixin, TimestampMixin, str_enum, utcnow
 
 PII = {"pii": True}
+NOT_PII = {"pii": False}
 
 
 class Role(StrEnum):
@@ -28,10 +29,10 @@ class Account(IdMixin, TimestampMixin, Base):
     __tablename__ = "accounts"
 
     email: Mapped[str] = mapped_column(String(254), unique=True, info=PII)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255), info=NOT_PII)
     full_name: Mapped[str] = mapped_column(String(200), info=PII)
     phone: Mapped[str | None] = mapped_column(String(32), info=PII)
-    role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.customer)
+    role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.customer, info=NOT_PII)
     is_active: Mapped[bool] = mapped_column(default=True)
     adult_verified_at: Mapped[datetime]
 
@@ -51,7 +52,7 @@ class Address(IdMixin, TimestampMixin, Base):
     city: Mapped[str] = mapped_column(String(100), info=PII)
     region: Mapped[str | None] = mapped_column(String(100), info=PII)
     postal_code: Mapped[str] = mapped_column(String(20), info=PII)
-    country: Mapped[str] = mapped_column(String(2))
+    country: Mapped[str] = mapped_column(String(2), info=NOT_PII)
     phone: Mapped[str | None] = mapped_column(String(32), info=PII)
     is_default: Mapped[bool] = mapped_column(default=False)
 
@@ -86,7 +87,7 @@ class RefreshToken(IdMixin, Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     family_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, info=NOT_PII)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     rotated_at: Mapped[datetime | None]

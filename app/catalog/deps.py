@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 
 from app.catalog import admin
 from app.catalog.models import Category, Page, Product, Variant
 from app.catalog.schemas import Slug
+from app.catalog.service import RecentSales
 from app.core.deps import SessionDep
 
 
@@ -31,3 +32,12 @@ CategoryDep = Annotated[Category, Depends(get_category)]
 ProductDep = Annotated[Product, Depends(get_product)]
 VariantDep = Annotated[Variant, Depends(get_variant)]
 PageDep = Annotated[Page, Depends(get_page)]
+
+
+def get_recent_sales(request: Request) -> RecentSales:
+    """The sales query the application wired in (the orders domain's)."""
+    recent_sales: RecentSales = request.app.state.recent_sales
+    return recent_sales
+
+
+RecentSalesDep = Annotated[RecentSales, Depends(get_recent_sales)]

@@ -12,6 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, IdMixin, TimestampMixin, str_enum, utcnow
 
+# Catalog text is the store's own; the one free-text field staff write about people
+# (a stock movement's note) is personal and covered by app/catalog/privacy.py.
+PII = {"pii": True}
+NOT_PII = {"pii": False}
+
 
 class Metal(StrEnum):
     gold = "gold"
@@ -83,9 +88,9 @@ class GradingLab(StrEnum):
 class Category(IdMixin, TimestampMixin, Base):
     __tablename__ = "categories"
 
-    slug: Mapped[str] = mapped_column(String(80), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str] = mapped_column(Text, default="")
+    slug: Mapped[str] = mapped_column(String(80), unique=True, info=NOT_PII)
+    name: Mapped[str] = mapped_column(String(120), info=NOT_PII)
+    description: Mapped[str] = mapped_column(Text, default="", info=NOT_PII)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True
     )
@@ -103,29 +108,33 @@ class Product(IdMixin, TimestampMixin, Base):
         Index("ix_products_published_sold", "is_published", "units_sold", "id"),
     )
 
-    slug: Mapped[str] = mapped_column(String(120), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
+    slug: Mapped[str] = mapped_column(String(120), unique=True, info=NOT_PII)
+    name: Mapped[str] = mapped_column(String(200), info=NOT_PII)
+    description: Mapped[str] = mapped_column(Text, default="", info=NOT_PII)
     category_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True
     )
-    metal: Mapped[Metal] = mapped_column(str_enum(Metal), index=True)
-    metal_purity: Mapped[MetalPurity | None] = mapped_column(str_enum(MetalPurity, 8))
-    stone_type: Mapped[StoneType | None] = mapped_column(str_enum(StoneType), index=True)
+    metal: Mapped[Metal] = mapped_column(str_enum(Metal), index=True, info=NOT_PII)
+    metal_purity: Mapped[MetalPurity | None] = mapped_column(str_enum(MetalPurity, 8), info=NOT_PII)
+    stone_type: Mapped[StoneType | None] = mapped_column(
+        str_enum(StoneType), index=True, info=NOT_PII
+    )
     # Hundredths of a carat (150 = 1.50 ct): exact, no floats.
     carat_points: Mapped[int | None] = mapped_column(index=True)
-    cut: Mapped[DiamondCut | None] = mapped_column(str_enum(DiamondCut), index=True)
-    color: Mapped[str | None] = mapped_column(String(1), index=True)
-    clarity: Mapped[DiamondClarity | None] = mapped_column(str_enum(DiamondClarity, 8), index=True)
-    grading_lab: Mapped[GradingLab | None] = mapped_column(str_enum(GradingLab, 8))
-    certificate_number: Mapped[str | None] = mapped_column(String(40))
+    cut: Mapped[DiamondCut | None] = mapped_column(str_enum(DiamondCut), index=True, info=NOT_PII)
+    color: Mapped[str | None] = mapped_column(String(1), index=True, info=NOT_PII)
+    clarity: Mapped[DiamondClarity | None] = mapped_column(
+        str_enum(DiamondClarity, 8), index=True, info=NOT_PII
+    )
+    grading_lab: Mapped[GradingLab | None] = mapped_column(str_enum(GradingLab, 8), info=NOT_PII)
+    certificate_number: Mapped[str | None] = mapped_column(String(40), info=NOT_PII)
     is_published: Mapped[bool] = mapped_column(default=False)
     published_at: Mapped[datetime | None]
     curated_rank: Mapped[int | None]
     # Denormalised for sorting and filtering: the lowest active variant price, and
     # units sold in paid orders (maintained by the order domain).
     price_from_minor: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    currency: Mapped[str] = mapped_column(String(3), default="USD", info=NOT_PII)
     units_sold: Mapped[int] = mapped_column(default=0)
 
     # The database cascades deletes (ON DELETE CASCADE); the ORM need not load children.
@@ -154,12 +163,12 @@ class Variant(IdMixin, TimestampMixin, Base):
     product_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("products.id", ondelete="CASCADE"), index=True
     )
-    sku: Mapped[str] = mapped_column(String(64), unique=True)
-    ring_size: Mapped[str | None] = mapped_column(String(8))
+    sku: Mapped[str] = mapped_column(String(64), unique=True, info=NOT_PII)
+    ring_size: Mapped[str | None] = mapped_column(String(8), info=NOT_PII)
     chain_length_cm: Mapped[int | None]
-    metal: Mapped[Metal | None] = mapped_column(str_enum(Metal))
+    metal: Mapped[Metal | None] = mapped_column(str_enum(Metal), info=NOT_PII)
     price_minor: Mapped[int] = mapped_column(BigInteger)
-    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    currency: Mapped[str] = mapped_column(String(3), default="USD", info=NOT_PII)
     stock_on_hand: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
@@ -187,8 +196,8 @@ class InventoryMovement(IdMixin, Base):
     )
     delta: Mapped[int]
     stock_after: Mapped[int]
-    reason: Mapped[MovementReason] = mapped_column(str_enum(MovementReason))
-    note: Mapped[str | None] = mapped_column(String(500))
+    reason: Mapped[MovementReason] = mapped_column(str_enum(MovementReason), info=NOT_PII)
+    note: Mapped[str | None] = mapped_column(String(500), info=PII)
     actor_account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
@@ -201,8 +210,8 @@ class ProductImage(IdMixin, Base):
     product_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("products.id", ondelete="CASCADE"), index=True
     )
-    url: Mapped[str] = mapped_column(String(500))
-    alt_text: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(500), info=NOT_PII)
+    alt_text: Mapped[str] = mapped_column(String(300), info=NOT_PII)
     position: Mapped[int] = mapped_column(default=0)
 
 
@@ -211,9 +220,9 @@ class Page(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "pages"
 
-    slug: Mapped[str] = mapped_column(String(80), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    summary: Mapped[str] = mapped_column(String(500), default="")
-    body: Mapped[str] = mapped_column(Text)
+    slug: Mapped[str] = mapped_column(String(80), unique=True, info=NOT_PII)
+    title: Mapped[str] = mapped_column(String(200), info=NOT_PII)
+    summary: Mapped[str] = mapped_column(String(500), default="", info=NOT_PII)
+    body: Mapped[str] = mapped_column(Text, info=NOT_PII)
     is_published: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)

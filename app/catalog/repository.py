@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import Subquery, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import Category, InventoryMovement, MovementReason, Product, Variant
@@ -141,20 +140,4 @@ async def add_units_sold(session: AsyncSession, product_id: uuid.UUID, quantity:
         .where(Product.id == product_id)
         .values(units_sold=Product.units_sold + quantity)
         .execution_options(synchronize_session=False)
-    )
-
-
-def units_sold_since(since: datetime) -> Subquery:
-    """Units of each product in orders paid since `since` and not cancelled or refunded."""
-    from app.orders.models import Order, OrderLine, OrderStatus
-
-    return (
-        select(OrderLine.product_id, func.sum(OrderLine.quantity).label("units"))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(
-            Order.paid_at >= since,
-            Order.status.in_([OrderStatus.paid, OrderStatus.shipped, OrderStatus.delivered]),
-        )
-        .group_by(OrderLine.product_id)
-        .subquery("recent_sales")
     )

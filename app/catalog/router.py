@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.accounts.deps import StaffAccount
 from app.catalog import admin, service
-from app.catalog.deps import CategoryDep, PageDep, ProductDep, VariantDep
+from app.catalog.deps import CategoryDep, PageDep, ProductDep, RecentSalesDep, VariantDep
 from app.catalog.models import DiamondClarity, DiamondCut, Metal, StoneType
 from app.catalog.schemas import (
     CategoryAdminRead,
@@ -132,11 +132,14 @@ async def list_products(
 async def list_top_products(
     request: Request,
     session: SessionDep,
+    recent_sales: RecentSalesDep,
     category: Annotated[Slug | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
     """The store's top sellers, falling back to the staff-curated ranking."""
-    top = await service.top_products(session, category=category, limit=limit)
+    top = await service.top_products(
+        session, category=category, limit=limit, recent_sales=recent_sales
+    )
     return cached_json(request, top)
 
 

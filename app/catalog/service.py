@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Subquery, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -293,15 +294,20 @@ async def search_products(
 TOP_SELLER_WINDOW = timedelta(days=90)
 
 
+# Units sold per product since a moment: a subquery of (product_id, units). Sales are the
+# orders domain's, which the catalog does not import; the entry level hands it in.
+RecentSales = Callable[[datetime], Subquery]
+
+
 async def top_products(
-    session: AsyncSession, *, category: str | None, limit: int
+    session: AsyncSession, *, category: str | None, limit: int, recent_sales: RecentSales
 ) -> list[ProductSummary]:
     """Most units sold in paid orders over the last 90 days; while there are too few
     sales, the staff-curated rank fills the list."""
     tree = await repository.load_category_tree(session, published_only=True)
     base = _apply_filters(_public_products(), ProductFilters(category=category), tree)
     base = base.where(Product.category_id.in_(_visible_ids(tree)))
-    sales = repository.units_sold_since(utcnow() - TOP_SELLER_WINDOW)
+    sales = recent_sales(utcnow() - TOP_SELLER_WINDOW)
     rows = list(
         (
             await session.execute(

@@ -35,6 +35,8 @@ from app.core.security import keyed_hash
 from app.core.settings import Settings
 
 RETENTION = timedelta(hours=24)
+PII = {"pii": True}
+NOT_PII = {"pii": False}
 
 IdempotencyKeyHeader = Annotated[
     str,
@@ -52,12 +54,12 @@ class IdempotencyRecord(IdMixin, Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("scope", "key"),)
 
-    scope: Mapped[str] = mapped_column(String(100))
-    key: Mapped[str] = mapped_column(String(255))
-    request_hash: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(100), info=NOT_PII)
+    key: Mapped[str] = mapped_column(String(255), info=NOT_PII)
+    request_hash: Mapped[str] = mapped_column(String(64), info=NOT_PII)
     completed: Mapped[bool] = mapped_column(default=False)
     response_status: Mapped[int | None]
-    response_body: Mapped[str | None] = mapped_column(Text)
+    response_body: Mapped[str | None] = mapped_column(Text, info=PII)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

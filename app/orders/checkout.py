@@ -112,7 +112,6 @@ async def checkout(
         email=normalize_email(data.email),
         phone=data.phone,
         shipping_address=shipping,
-        billing_address=data.billing_address.model_dump() if data.billing_address else None,
         marketing_opt_in=data.marketing_opt_in,
         referral_code=data.referral_code,
         order_token_hash=hash_token(token),

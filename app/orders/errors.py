@@ -103,3 +103,11 @@ class InvalidWebhookProblem(AppError):
     status = 400
     type = "invalid-webhook"
     title = "Webhook signature or payload invalid"
+
+
+class ErasureBlockedByOpenOrder(Conflict):
+    """An erasure asked while an order is being paid or is paid and not yet shipped: it
+    is refused until the order completes (or is cancelled), never half done."""
+
+    type = "erasure-blocked-by-open-order"
+    title = "An open order must complete before the account can be erased"

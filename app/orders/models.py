@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.db import Base, IdMixin, TimestampMixin, str_enum, utcnow
 
 PII = {"pii": True}
+NOT_PII = {"pii": False}
 
 
 class OrderStatus(StrEnum):
@@ -42,32 +43,33 @@ class Order(IdMixin, TimestampMixin, Base):
         Index("ix_orders_status_created", "status", "created_at"),
     )
 
-    number: Mapped[str] = mapped_column(String(16), unique=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True, info=NOT_PII)
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
     status: Mapped[OrderStatus] = mapped_column(
-        str_enum(OrderStatus, 24), default=OrderStatus.pending_payment
+        str_enum(OrderStatus, 24), default=OrderStatus.pending_payment, info=NOT_PII
     )
     email: Mapped[str] = mapped_column(String(254), info=PII)
     phone: Mapped[str | None] = mapped_column(String(32), info=PII)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON, info=PII)
-    billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=PII)
     marketing_opt_in: Mapped[bool] = mapped_column(default=False)
-    referral_code: Mapped[str | None] = mapped_column(String(40))
-    order_token_hash: Mapped[str] = mapped_column(String(64))
+    # Free text the buyer typed until referrals exist (it may name a friend): personal,
+    # exported and erased with the order.
+    referral_code: Mapped[str | None] = mapped_column(String(40), info=PII)
+    order_token_hash: Mapped[str] = mapped_column(String(64), info=NOT_PII)
 
-    currency: Mapped[str] = mapped_column(String(3))
+    currency: Mapped[str] = mapped_column(String(3), info=NOT_PII)
     subtotal_minor: Mapped[int] = mapped_column(BigInteger)
     shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     total_minor: Mapped[int] = mapped_column(BigInteger)
 
-    capture_mode: Mapped[str] = mapped_column(String(16))
-    payment_provider: Mapped[str] = mapped_column(String(16))
-    payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    capture_mode: Mapped[str] = mapped_column(String(16), info=NOT_PII)
+    payment_provider: Mapped[str] = mapped_column(String(16), info=NOT_PII)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True, info=NOT_PII)
     payment_state: Mapped[PaymentState] = mapped_column(
-        str_enum(PaymentState, 24), default=PaymentState.none
+        str_enum(PaymentState, 24), default=PaymentState.none, info=NOT_PII
     )
     # Raised only by a definitive decline, so a retry after a timeout reuses the same
     # idempotency key and can never charge twice.
@@ -104,9 +106,9 @@ class OrderLine(IdMixin, Base):
         ForeignKey("variants.id", ondelete="RESTRICT"), index=True
     )
     product_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    product_name: Mapped[str] = mapped_column(String(200))
-    sku: Mapped[str] = mapped_column(String(64))
-    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    product_name: Mapped[str] = mapped_column(String(200), info=NOT_PII)
+    sku: Mapped[str] = mapped_column(String(64), info=NOT_PII)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, info=NOT_PII)
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int]
     line_total_minor: Mapped[int] = mapped_column(BigInteger)
@@ -121,13 +123,13 @@ class OrderEvent(IdMixin, Base):
     order_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), index=True
     )
-    from_status: Mapped[str | None] = mapped_column(String(24))
-    to_status: Mapped[str] = mapped_column(String(24))
-    actor: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(24), info=NOT_PII)
+    to_status: Mapped[str] = mapped_column(String(24), info=NOT_PII)
+    actor: Mapped[str] = mapped_column(String(16), info=NOT_PII)
     actor_account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
-    note: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(String(200), info=PII)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -137,9 +139,10 @@ class Shipment(IdMixin, Base):
     order_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), index=True
     )
-    carrier: Mapped[str] = mapped_column(String(16))
-    service: Mapped[str] = mapped_column(String(40))
-    tracking_number: Mapped[str] = mapped_column(String(64))
+    carrier: Mapped[str] = mapped_column(String(16), info=NOT_PII)
+    service: Mapped[str] = mapped_column(String(40), info=NOT_PII)
+    # Personal: with it anyone can look up the delivery (name, address) at the carrier.
+    tracking_number: Mapped[str] = mapped_column(String(64), info=PII)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -149,9 +152,9 @@ class PaymentEventRecord(IdMixin, Base):
     __tablename__ = "payment_events"
     __table_args__ = (UniqueConstraint("provider", "event_id"),)
 
-    provider: Mapped[str] = mapped_column(String(16))
-    event_id: Mapped[str] = mapped_column(String(100))
-    type: Mapped[str] = mapped_column(String(60))
+    provider: Mapped[str] = mapped_column(String(16), info=NOT_PII)
+    event_id: Mapped[str] = mapped_column(String(100), info=NOT_PII)
+    type: Mapped[str] = mapped_column(String(60), info=NOT_PII)
     order_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("orders.id", ondelete="SET NULL"), index=True
     )

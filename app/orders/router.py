@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CurrentAccount, OptionalAccount, StaffAccount, bearer
+from app.adapters.deps import PaymentProviderDep, ShippingCarrierDep
 from app.carts.router import CartRulesDep
-from app.core.adapters import PaymentProviderDep, ShippingCarrierDep
 from app.core.deps import ClientKeyDep, RateLimitDep, SessionDep, SettingsDep
 from app.core.errors import TooManyRequests, problem_responses
 from app.core.idempotency import REPLAYED_HEADERS, IdempotentRequest, idempotency

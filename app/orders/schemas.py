@@ -19,9 +19,6 @@ class CheckoutRequest(InputModel):
     email: Email
     phone: Phone
     shipping_address: PostalAddress
-    billing_address: PostalAddress | None = Field(
-        default=None, description="Only when it differs from the shipping address."
-    )
     date_of_birth: date | None = Field(default=None, description="Or send `is_adult: true`.")
     is_adult: Flag | None = Field(default=None, description="An 18+ attestation (P9).")
     marketing_opt_in: Flag = Field(default=False, description="Unticked by default (P2).")
@@ -77,7 +74,6 @@ class OrderRead(OutputModel):
     email: str
     phone: str | None
     shipping_address: dict[str, Any]
-    billing_address: dict[str, Any] | None
     lines: list[OrderLineRead]
     totals: TotalsRead
     payment: PaymentRead

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Subquery, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -18,7 +19,7 @@ from app.core.db import utcnow
 from app.core.pagination import paginate_by_creation
 from app.core.security import hash_token
 from app.orders.errors import IllegalTransition, OrderNotFound
-from app.orders.models import Order, OrderEvent, OrderStatus, PaymentState
+from app.orders.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentState
 from app.orders.schemas import (
     AdminOrderRead,
     OrderEventRead,
@@ -228,7 +229,6 @@ def order_read(order: Order, cls: type[OrderRead] = OrderRead, **extra: Any) -> 
         email=order.email,
         phone=order.phone,
         shipping_address=order.shipping_address,
-        billing_address=order.billing_address,
         lines=[OrderLineRead.model_validate(line) for line in order.lines],
         totals=TotalsRead(
             currency=order.currency,
@@ -306,4 +306,19 @@ def notify(session: AsyncSession, order: Order, kind: str, subject: str, lines: 
         subject=f"{subject} - order {order.number}",
         body=body,
         kind=kind,
+    )
+
+
+def units_sold_since(since: datetime) -> Subquery:
+    """Units of each product in orders paid since `since` and not cancelled or refunded:
+    the catalog's top sellers read it through `app.state.recent_sales`."""
+    return (
+        select(OrderLine.product_id, func.sum(OrderLine.quantity).label("units"))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.paid_at >= since,
+            Order.status.in_([OrderStatus.paid, OrderStatus.shipped, OrderStatus.delivered]),
+        )
+        .group_by(OrderLine.product_id)
+        .subquery("recent_sales")
     )

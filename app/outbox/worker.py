@@ -1,5 +1,5 @@
-"""The delivery worker: drains the outbox and runs the periodic housekeeping jobs
-(expire unpaid orders, purge abandoned carts and old idempotency keys)."""
+"""The delivery worker: drains the outbox and, between rounds, runs the housekeeping
+it is handed (app/housekeeping.py)."""
 
 from __future__ import annotations
 
@@ -8,51 +8,27 @@ import contextlib
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.adapters.mail.base import MailSender
-from app.adapters.payments.base import PaymentProvider
-from app.carts.service import purge_abandoned
-from app.core.idempotency import purge_expired
-from app.core.ratelimit import purge_expired_counters
-from app.core.settings import Settings
-from app.orders.fulfilment import expire_unpaid
 from app.outbox.service import DeliveryResult, run_once
 
 log = logging.getLogger("facet.worker")
 
 HOUSEKEEPING_EVERY_SECONDS = 60.0
 
-
-@dataclass(frozen=True)
-class HousekeepingResult:
-    expired_orders: int
-    purged_carts: int
-    purged_keys: int
-
-
-async def housekeeping(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    provider: PaymentProvider,
-    settings: Settings,
-) -> HousekeepingResult:
-    # Its own transactions, one per order, none open across a processor call.
-    expired = await expire_unpaid(sessionmaker, provider)
-    async with sessionmaker() as session, session.begin():
-        carts = await purge_abandoned(session, days=settings.cart_abandoned_days)
-        keys = await purge_expired(session)
-        await purge_expired_counters(session)
-    return HousekeepingResult(expired, carts, keys)
+# Periodic jobs of other domains (app/housekeeping.py), run between deliveries: the
+# outbox knows no domain, so the entry level hands them in. Returns counts to log.
+Housekeeping = Callable[[], Awaitable[Mapping[str, int]]]
 
 
 async def run_worker(
     sessionmaker: async_sessionmaker[AsyncSession],
     sender: MailSender,
-    provider: PaymentProvider,
-    settings: Settings,
     *,
+    housekeeping: Housekeeping | None = None,
     stop: asyncio.Event,
     poll_seconds: float = 1.0,
 ) -> None:
@@ -63,11 +39,12 @@ async def run_worker(
             result: DeliveryResult = await run_once(sessionmaker, sender, worker_id=worker_id)
             if result.sent or result.failed:
                 log.info("outbox delivered", extra=result.__dict__)
-            if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
+            due = time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS
+            if housekeeping is not None and due:
                 last_housekeeping = time.monotonic()
-                done = await housekeeping(sessionmaker, provider, settings)
-                if any(done.__dict__.values()):
-                    log.info("housekeeping", extra=done.__dict__)
+                done = await housekeeping()
+                if any(done.values()):
+                    log.info("housekeeping", extra=dict(done))
         except Exception as exc:  # keep the loop alive; the error is logged without content
             log.error("worker iteration failed", extra={"error_type": type(exc).__name__})
         with contextlib.suppress(TimeoutError):

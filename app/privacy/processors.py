@@ -12,9 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
+from app.adapters.deps import MailSenderDep, PaymentProviderDep, ShippingCarrierDep
 from app.adapters.disclosure import Channel, DataKind, Processor, ProcessorRole
 from app.adapters.register import ALL_PROCESSORS, RegisterEntry, register
-from app.core.adapters import MailSenderDep, PaymentProviderDep, ShippingCarrierDep
 from app.core.errors import problem_responses
 from app.core.http_cache import NOT_MODIFIED, cached_json
 from app.core.routing import FacetRoute

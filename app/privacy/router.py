@@ -2,17 +2,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, status
 
-from app.accounts.deps import CurrentAccount, StaffAccount
-from app.accounts.privacy import active_account_emails
+from app.accounts.deps import CurrentAccount, PasswordConfirmationDep, StaffAccount
+from app.adapters.deps import MailSenderDep
 from app.core.deps import SessionDep
 from app.core.errors import problem_responses
 from app.core.pagination import Cursor, Limit
 from app.core.routing import FacetRoute
 from app.core.schemas import IsoDay, Page
 from app.privacy import service, technical_data
+from app.privacy.deps import RegistryDep
 from app.privacy.schemas import (
+    ErasureReceipt,
+    ErasureRequest,
+    PersonalDataExport,
     PolicyAcceptanceRead,
     PolicyPublish,
     PolicyPublished,
@@ -72,12 +76,12 @@ async def accept_policy(session: SessionDep, account: CurrentAccount) -> PolicyA
     responses=problem_responses(401, 403, 409),
 )
 async def publish_policy(
-    session: SessionDep, staff: StaffAccount, body: PolicyPublish
+    session: SessionDep, staff: StaffAccount, registry: RegistryDep, body: PolicyPublish
 ) -> PolicyPublished:
     """Publish a new policy version (staff only). A material change queues one notice
     email per active account and raises the home-page notice (P12)."""
     published = await service.publish(
-        session, body, published_by=staff.id, recipients=active_account_emails
+        session, body, published_by=staff.id, recipients=registry.notice_recipients
     )
     return PolicyPublished.model_validate(
         {
@@ -111,3 +115,45 @@ async def list_technical_data(
     return Page[TechnicalDataRead](
         items=[TechnicalDataRead.model_validate(r) for r in rows], next_cursor=next_cursor
     )
+
+
+@me_router.post("/export", operation_id="exportMyPersonalData", responses=problem_responses(401))
+async def export_personal_data(
+    session: SessionDep, account: CurrentAccount, registry: RegistryDep
+) -> PersonalDataExport:
+    """Every personal datum held about the signed-in customer, machine-readable (P8):
+    account, addresses, sessions, cart, orders with lines, events and the processors that
+    received their data, policy acceptances, messages sent, stored answers, and staff
+    notes that mention them. Guest orders placed with the account's email join once
+    that email is verified."""
+    return await service.export_personal_data(session, registry, account.id)
+
+
+@me_router.post(
+    "/erasure", operation_id="eraseMyPersonalData", responses=problem_responses(401, 409, 422, 429)
+)
+async def erase_personal_data(
+    confirmation: PasswordConfirmationDep,  # before the session is used: it counts first
+    session: SessionDep,
+    account: CurrentAccount,
+    registry: RegistryDep,
+    sender: MailSenderDep,
+    background: BackgroundTasks,
+    body: ErasureRequest,
+) -> ErasureReceipt:
+    """Erase the account (P8), after re-confirming the password (wrong guesses are
+    throttled like logins). Deleted: the account, addresses, cart, sessions and tokens,
+    policy acceptances, unsent messages and stored answers. Kept, anonymized: orders
+    (totals, lines, dates, status and country, for bookkeeping), with their token
+    revoked; sent messages are redacted. An unpaid order is cancelled and its stock
+    released; an order being paid, or paid and not yet shipped, refuses the erasure
+    (409 `erasure-blocked-by-open-order`) until it ships or is cancelled. The receipt
+    is returned and emailed to the account's address as the last message to it."""
+    erasure = await service.erase_personal_data(
+        session, registry, account.id,
+        confirm_password=confirmation.for_account(account, body.current_password),
+        mail_keeps_copies=sender.keeps_copies,
+    )  # fmt: skip
+    # Runs after the answer, so after the erasure committed.
+    background.add_task(service.send_receipt_and_forget, sender, erasure)
+    return erasure.receipt

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
@@ -81,3 +82,157 @@ class TechnicalDataRead(OutputModel):
     referrer_host: str = Field(description='The referring site\'s host; "" when none.')
     ip_prefix: str = Field(description='The client network (/24 or /48); "" when unknown.')
     requests: int
+
+
+# -- Access and erasure (issue 9) -----------------------------------------------------------
+
+
+class ExportAccount(OutputModel):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    phone: str | None
+    role: str
+    created_at: datetime
+    adult_verified_at: datetime
+
+
+class ExportAddress(OutputModel):
+    id: uuid.UUID
+    full_name: str
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None
+    postal_code: str
+    country: str
+    phone: str | None
+    is_default: bool
+
+
+class ExportLoginSession(OutputModel):
+    started_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+
+
+class ExportCartLine(OutputModel):
+    variant_id: uuid.UUID
+    quantity: int
+    added_at: datetime
+
+
+class ExportOrderLine(OutputModel):
+    product_name: str
+    sku: str
+    options: dict[str, Any]
+    quantity: int
+    unit_price_minor: int
+
+
+class ExportOrderEvent(OutputModel):
+    from_status: str | None
+    to_status: str
+    actor: str
+    note: str | None
+    at: datetime
+
+
+class ExportShipment(OutputModel):
+    carrier: str
+    service: str
+    tracking_number: str
+    created_at: datetime
+
+
+class ExportProcessor(OutputModel):
+    """A processor that received some of this order's data, and which."""
+
+    processor: str
+    role: str = Field(description="`payment` or `shipping`.")
+    data: list[str]
+
+
+class ExportOrder(OutputModel):
+    id: uuid.UUID
+    number: str
+    status: str
+    email: str
+    phone: str | None
+    shipping_address: dict[str, Any]
+    marketing_opt_in: bool
+    referral_code: str | None
+    currency: str
+    total_minor: int
+    created_at: datetime
+    lines: list[ExportOrderLine]
+    events: list[ExportOrderEvent]
+    shipments: list[ExportShipment]
+    processors: list[ExportProcessor]
+
+
+class ExportPolicyAcceptance(OutputModel):
+    version: int
+    accepted_at: datetime
+
+
+class ExportMessage(OutputModel):
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class ExportStoredAnswer(OutputModel):
+    """An answer kept so a retried request (same `Idempotency-Key`) gets it again."""
+
+    operation: str
+    key: str
+    answer: str | None
+    created_at: datetime
+
+
+class ExportInventoryNote(OutputModel):
+    at: datetime
+    reason: str
+    note: str | None
+
+
+class PersonalDataExport(OutputModel):
+    """Every personal datum Facet holds about the signed-in customer (P8)."""
+
+    generated_at: datetime
+    account: ExportAccount | None = None
+    addresses: list[ExportAddress] = []
+    login_sessions: list[ExportLoginSession] = []
+    cart: list[ExportCartLine] = []
+    orders: list[ExportOrder] = Field(
+        default=[],
+        description="The account's orders; guest orders placed with a verified email too.",
+    )
+    policy_acceptances: list[ExportPolicyAcceptance] = []
+    messages: list[ExportMessage] = []
+    stored_answers: list[ExportStoredAnswer] = []
+    inventory_notes: list[ExportInventoryNote] = []
+
+
+class ErasureRequest(InputModel):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class ErasureKept(OutputModel):
+    what: str
+    why: str
+
+
+class ErasureReceipt(OutputModel):
+    """What an erasure deleted, anonymized, and kept (and why); also emailed to the
+    account's address before that address is erased."""
+
+    erased_at: datetime
+    deleted: dict[str, int] = Field(description="Rows deleted, by table.")
+    anonymized: dict[str, int] = Field(description="Rows anonymized, by table.")
+    kept: list[ErasureKept]

@@ -7,15 +7,18 @@ account, in the publishing transaction. The accounts themselves come from a
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.adapters.mail.base import MailError, MailSender, OutgoingEmail
 from app.core.db import utcnow
 from app.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from app.outbox.service import enqueue_email
@@ -26,10 +29,19 @@ from app.privacy.errors import (
     PolicyVersionConflict,
 )
 from app.privacy.models import PolicyAcceptance, PolicyVersion
-from app.privacy.schemas import PolicyNotice, PolicyPublish
+from app.privacy.registry import ErasureResult, Kept, Registry, Subject
+from app.privacy.schemas import (
+    ErasureKept,
+    ErasureReceipt,
+    PersonalDataExport,
+    PolicyNotice,
+    PolicyPublish,
+)
 
 # Yields the email addresses of every active account, a batch at a time.
 NoticeRecipients = Callable[[AsyncSession], AsyncIterator[list[str]]]
+
+log = logging.getLogger("facet.privacy")
 
 NOTICE_EMAIL_KIND = "privacy_policy_notice"
 # A change is announced ahead of time, but not so far ahead that the notice loses meaning.
@@ -229,3 +241,106 @@ async def acceptance_pending(session: AsyncSession, account_id: uuid.UUID) -> bo
     )
     pending = await session.scalar(select(in_force.is_not(None) & ~accepted))
     return bool(pending)
+
+
+# -- Access and erasure through the personal-data registry (issue 9) ------------------------
+
+RECEIPT_SUBJECT = "Your Facet account has been erased"
+
+
+async def find_subject(session: AsyncSession, registry: Registry, account_id: uuid.UUID) -> Subject:
+    """The account and everything each domain links to it."""
+    subject = Subject(account_id=account_id)
+    for handler in registry.handlers:
+        await handler.expand(session, subject)
+    return subject
+
+
+async def export_personal_data(
+    session: AsyncSession, registry: Registry, account_id: uuid.UUID
+) -> PersonalDataExport:
+    subject = await find_subject(session, registry, account_id)
+    document: dict[str, Any] = {"generated_at": utcnow()}
+    for handler in registry.handlers:
+        document.update(await handler.export(session, subject))
+    return PersonalDataExport.model_validate(document)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    receipt: ErasureReceipt
+    # Where the receipt goes (the account's address), and every address whose mail
+    # copies the mail backend then forgets.
+    receipt_to: str | None
+    forget_addresses: frozenset[str]
+
+
+async def erase_personal_data(
+    session: AsyncSession,
+    registry: Registry,
+    account_id: uuid.UUID,
+    *,
+    confirm_password: Callable[[], Awaitable[None]],
+    mail_keeps_copies: bool,
+) -> Erasure:
+    """Erase the account's personal data in the registry's order, in this transaction.
+    Every handler may refuse first (an open order), so nothing is ever half erased."""
+    await confirm_password()
+    subject = await find_subject(session, registry, account_id)
+    for handler in registry.handlers:
+        await handler.check(session, subject)
+    result = ErasureResult()
+    for handler in registry.handlers:
+        result.merge(await handler.erase(session, subject))
+        await session.flush()
+    if mail_keeps_copies:
+        result.kept.append(
+            Kept(
+                what="nothing of the emails we sent you",
+                why="our copies are deleted once this receipt is sent",
+            )
+        )
+    else:
+        result.kept.append(Kept(
+            what="the emails we sent you, this receipt included, in your own mailbox",
+            why="mail handed to your mail provider cannot be recalled; we keep no copy",
+        ))  # fmt: skip
+    receipt = ErasureReceipt(
+        erased_at=utcnow(),
+        deleted=result.deleted,
+        anonymized=result.anonymized,
+        kept=[ErasureKept(what=k.what, why=k.why) for k in result.kept],
+    )
+    return Erasure(receipt, subject.account_email, frozenset(subject.mail_addresses))
+
+
+def receipt_text(receipt: ErasureReceipt) -> str:
+    lines = ["Hello,", "", "as you asked, we erased your Facet account.", "", "Deleted:"]
+    lines += [f"- {table}: {rows}" for table, rows in sorted(receipt.deleted.items())]
+    lines += ["", "Anonymized (kept without anything that names you):"]
+    lines += [f"- {table}: {rows}" for table, rows in sorted(receipt.anonymized.items())]
+    lines += ["", "Kept, and why:"]
+    lines += [f"- {kept.what}: {kept.why}" for kept in receipt.kept]
+    lines += ["", "This is the last message we send to this address.", "", "Facet Fine Jewelry"]
+    return "\n".join(lines)
+
+
+async def send_receipt_and_forget(sender: MailSender, erasure: Erasure) -> None:
+    """After the erasure committed: the receipt is the last message to the address, sent
+    directly (the outbox would keep the address in its row); then the mail backend
+    forgets its copies of everything sent to the subject's addresses, the receipt too.
+    A failed send is logged without content: the answer already carried the receipt."""
+    if erasure.receipt_to is not None:
+        try:
+            await sender.send(
+                OutgoingEmail(
+                    message_id=uuid.uuid4().hex,
+                    to=erasure.receipt_to,
+                    subject=RECEIPT_SUBJECT,
+                    text=receipt_text(erasure.receipt),
+                )
+            )
+        except MailError as exc:
+            log.warning("erasure receipt not sent", extra={"error_type": type(exc).__name__})
+    for address in sorted(erasure.forget_addresses):
+        await sender.forget(address)

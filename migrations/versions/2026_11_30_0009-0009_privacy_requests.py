@@ -1,4 +1,5 @@
-"""Email verification, privacy requests, inquiries and legal disclosures.
+"""Stop collecting the billing address: orders never used it (P1, collect only what is
+needed); the payment processor is the one that checks a card's billing details.
 
 Revision ID: 0009
 Revises: 0008
@@ -17,8 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("billing_address")
 
 
 def downgrade() -> None:
-    pass
+    # The addresses dropped on upgrade are gone for good: the column comes back empty.
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(sa.Column("billing_address", sa.JSON(), nullable=True))

@@ -265,3 +265,23 @@ def test_factory_builds_smtp_from_settings() -> None:
 def test_sink_file_names_are_safe_for_any_message_id() -> None:
     assert re.fullmatch(r"[A-Za-z0-9._-]+", file_id("../../etc/passwd *?[x]"))
     assert not file_id("../x").startswith(".")
+
+
+async def test_sink_forgets_every_file_sent_to_an_address_and_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    sink = MailSink(tmp_path)
+    for number, to in enumerate(["Ada <ADA@example.com>", "ada@example.com", "bob@example.com"]):
+        await sink.send(OutgoingEmail(message_id=f"m{number}", to=to, subject="Hi", text="..."))
+
+    forgotten = await sink.forget("ada@example.com")
+
+    assert forgotten == 2
+    assert [parse(path.read_bytes())["To"] for path in listing(tmp_path)] == ["bob@example.com"]
+    assert await MailSink(tmp_path / "never-written").forget("ada@example.com") == 0
+
+
+async def test_smtp_cannot_recall_mail_and_says_it_keeps_no_copy() -> None:
+    mailer = SmtpMailer(host="127.0.0.1", port=1)
+    assert mailer.keeps_copies is False
+    assert await mailer.forget("ada@example.com") == 0

@@ -381,9 +381,8 @@ async def test_the_order_snapshots_lines_addresses_and_totals(
     await session.commit()
     sku = await session.scalar(select(Variant.sku).where(Variant.id == variant_id))
     cart_id = await fill_cart(client, [(variant_id, 2)])
-    billing = {**ADDRESS, "line1": "1 Other Street", "region": "Greater London"}
 
-    response = await post_checkout(client, cart_id, billing_address=billing)
+    response = await post_checkout(client, cart_id)
 
     assert response.status_code == 201, response.text
     order = response.json()
@@ -394,7 +393,7 @@ async def test_the_order_snapshots_lines_addresses_and_totals(
     assert order["email"] == "ada@example.com"
     assert order["shipping_address"]["line1"] == ADDRESS["line1"]
     assert order["shipping_address"]["country"] == "GB"
-    assert order["billing_address"]["line1"] == "1 Other Street"
+    assert "billing_address" not in order
     (line,) = order["lines"]
     assert line == {
         "variant_id": str(variant_id),
@@ -625,3 +624,17 @@ async def test_checkout_refuses_a_cart_mixing_currencies(
     assert await count(session, Order) == 0
     assert [await stock_of(session, v) for v in (dollars, yen, euros)] == [5, 5, 5]
     assert await count(session, InventoryMovement) == 0
+
+
+async def test_checkout_no_longer_collects_a_billing_address(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """It was stored and never used (P1): the processor checks the card's billing details."""
+    _, variant_id = await one_variant(session)
+    cart_id = await fill_cart(client, [(variant_id, 1)])
+
+    response = await post_checkout(client, cart_id, billing_address=ADDRESS)
+
+    assert response.status_code == 422
+    assert "billing_address" not in Order.__table__.c
+    assert await session.scalar(select(func.count()).select_from(Order)) == 0

@@ -47,6 +47,7 @@ class Recorder:
     """A mail sender that keeps what it is given, or raises what it is told to."""
 
     name = "recorder"
+    keeps_copies = False
 
     def __init__(self, error: Exception | None = None) -> None:
         self.sent: list[OutgoingEmail] = []
@@ -56,6 +57,9 @@ class Recorder:
         if self.error is not None:
             raise self.error
         self.sent.append(message)
+
+    async def forget(self, address: str) -> int:
+        return 0
 
     async def close(self) -> None:
         return None

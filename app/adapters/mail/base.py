@@ -33,7 +33,14 @@ class MailRejected(MailError):
 class MailSender(Protocol):
     name: str
     disclosure: Processor  # who receives what (P3): the processors register
+    # Whether `forget` removes the backend's copies of sent mail (an erasure receipt
+    # says so when it cannot: mail handed to an SMTP server cannot be recalled).
+    keeps_copies: bool
 
     async def send(self, message: OutgoingEmail) -> None: ...
+
+    async def forget(self, address: str) -> int:
+        """Delete this backend's copies of mail sent to `address`; returns how many."""
+        ...
 
     async def close(self) -> None: ...

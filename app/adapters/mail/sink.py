@@ -12,13 +12,15 @@ import re
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import anyio.to_thread
 
 from app.adapters.disclosure import Processor, ProcessorRole
 from app.adapters.mail.base import MailUnavailable, OutgoingEmail
-from app.adapters.mail.compose import PORT_DEFAULT_SENDER, build_email
+from app.adapters.mail.compose import PORT_DEFAULT_SENDER, address_of, build_email
 
 log = logging.getLogger("facet.mail.sink")
 
@@ -52,6 +54,7 @@ DISCLOSURE = Processor(
 class MailSink:
     name = "sink"
     disclosure = DISCLOSURE
+    keeps_copies = True
 
     def __init__(
         self,
@@ -78,6 +81,26 @@ class MailSink:
         except OSError as e:
             raise MailUnavailable(f"cannot write to the mail folder ({type(e).__name__})") from e
         log.info("mail written", extra={"message_id": message.message_id, "file": path.name})
+
+    async def forget(self, address: str) -> int:
+        """Delete every file written to `address` (an erasure): the sink is Facet's own
+        copy of what it sent, so it keeps none for an erased person."""
+        return await anyio.to_thread.run_sync(self._forget, address.strip().lower())
+
+    def _forget(self, address: str) -> int:
+        if not self._directory.is_dir():
+            return 0
+        removed = 0
+        for path in self._directory.glob("*.eml"):
+            with path.open("rb") as handle:
+                recipients = BytesParser(policy=policy.default).parse(handle, headersonly=True)
+            to = [address_of(str(value)).lower() for value in recipients.get_all("To", [])]
+            if address in to:
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            log.info("mail forgotten", extra={"files": removed})
+        return removed
 
     async def close(self) -> None:
         return None

@@ -116,6 +116,7 @@ def _utcnow() -> datetime:
 class SmtpMailer:
     name = "smtp"
     disclosure = DISCLOSURE
+    keeps_copies = False
 
     def __init__(
         self,
@@ -173,6 +174,10 @@ class SmtpMailer:
             raise MailUnavailable(f"SMTP server answered {e.code}") from e
         except (aiosmtplib.SMTPException, OSError) as e:
             raise MailUnavailable(f"SMTP server unreachable ({type(e).__name__})") from e
+
+    async def forget(self, address: str) -> int:
+        # Mail handed to the server is out of our hands; we keep no copy.
+        return 0
 
     async def close(self) -> None:
         return None

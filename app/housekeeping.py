@@ -1,0 +1,46 @@
+"""Periodic jobs that span domains (expire unpaid orders, purge abandoned carts, old
+idempotency keys and rate-limit counters). They live at the entry level, beside the
+CLI: the outbox worker runs them through an injected callable and knows no domain."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.adapters.payments.base import PaymentProvider
+from app.carts.service import purge_abandoned
+from app.core.idempotency import purge_expired
+from app.core.ratelimit import purge_expired_counters
+from app.core.settings import Settings
+from app.orders.fulfilment import expire_unpaid
+
+
+@dataclass(frozen=True)
+class HousekeepingResult:
+    expired_orders: int
+    purged_carts: int
+    purged_keys: int
+
+
+async def housekeeping(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    provider: PaymentProvider,
+    settings: Settings,
+) -> HousekeepingResult:
+    # Its own transactions, one per order, none open across a processor call.
+    expired = await expire_unpaid(sessionmaker, provider)
+    async with sessionmaker() as session, session.begin():
+        carts = await purge_abandoned(session, days=settings.cart_abandoned_days)
+        keys = await purge_expired(session)
+        await purge_expired_counters(session)
+    return HousekeepingResult(expired, carts, keys)
+
+
+async def housekeeping_counts(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    provider: PaymentProvider,
+    settings: Settings,
+) -> dict[str, int]:
+    """What the worker loop runs between deliveries: the counts are logged."""
+    return asdict(await housekeeping(sessionmaker, provider, settings))
