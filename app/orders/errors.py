@@ -103,3 +103,12 @@ class InvalidWebhookProblem(AppError):
     status = 400
     type = "invalid-webhook"
     title = "Webhook signature or payload invalid"
+
+
+class PaymentMethodNotAccepted(AppError):
+    """A payment method of another processor's shape (a `pm_...` token while Authorize.Net
+    is configured, or opaque data while Stripe is)."""
+
+    status = 422
+    type = "payment-method-not-accepted"
+    title = "The configured payment processor does not take this kind of payment method"
