@@ -525,7 +525,7 @@ class AuthorizeNetPaymentProvider:
             },
         )
         if _result(answer) != "Ok":
-            raise PaymentUnavailable(f"Authorize.Net listed no transactions ({_message(answer)})")
+            raise PaymentRejected(f"Authorize.Net listed no transactions ({_message(answer)})")
         found = answer.get("transactions") or []
         return [item for item in found if isinstance(item, dict)]
 
