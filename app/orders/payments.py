@@ -387,8 +387,16 @@ async def _apply_review_approval(
         intent = await provider.retrieve(event.intent_id)
     except PaymentError as exc:  # the processor will resend the event
         raise PaymentProviderUnavailable() from exc
-    if order.status == OrderStatus.cancelled and intent.status == IntentStatus.succeeded:
-        await _refund_late_payment(session, provider, order, event)
+    if order.status == OrderStatus.cancelled:
+        # The order expired or was cancelled while the payment was held: give it back.
+        if intent.status == IntentStatus.succeeded:
+            await _refund_late_payment(session, provider, order, event)
+        elif intent.status == IntentStatus.requires_capture:
+            try:
+                await provider.cancel(intent.id, idempotency_key=f"order-{order.id}-late-void")
+            except PaymentError as exc:
+                raise PaymentProviderUnavailable() from exc
+            order.payment_state = PaymentState.voided
         return "applied"
     if not await apply_intent(session, order, intent, actor="provider"):
         return "flagged"
