@@ -63,6 +63,8 @@ from app.orders.service import (
 
 log = logging.getLogger("facet.payments")
 
+HELD_NOTE = "payment held for review by the processor's fraud filters"
+
 # A card tester's order gets one "payment failed" email an hour, however many declines.
 FAILURE_EMAIL_INTERVAL = timedelta(hours=1)
 
@@ -187,7 +189,7 @@ async def pay(
     if intent.held_for_review:
         # Nothing is final until the merchant decides: the order stays payable-pending,
         # flagged for staff, and the processor's webhook completes or fails it.
-        flag_for_review(order, "payment held for review by the processor's fraud filters")
+        flag_for_review(order, HELD_NOTE)
         await session.flush()
         return PaymentOutcome(order)
     if intent.status == IntentStatus.requires_action and intent.client_secret:
@@ -222,6 +224,20 @@ async def _remember_intent(session: AsyncSession, order: Order, intent_id: str |
         .execution_options(synchronize_session=False)
     )
     order.payment_intent_id = intent_id
+
+
+async def _forget_intent(session: AsyncSession, order: Order, intent_id: str | None) -> None:
+    """A payment that ended with no money taken (declined after review): the order may be
+    paid afresh, with a new intent."""
+    if intent_id is None or order.payment_intent_id != intent_id:
+        return
+    await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.payment_intent_id == intent_id)
+        .values(payment_intent_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    order.payment_intent_id = None
 
 
 async def _record_decline(session: AsyncSession, order: Order) -> None:
@@ -356,13 +372,16 @@ async def handle_webhook(
             ):
                 outcome = "flagged"
         case PaymentEventType.held_for_review:
-            if order.status == OrderStatus.pending_payment:
-                flag_for_review(order, "payment held for review by the processor's fraud filters")
+            if order.status == OrderStatus.pending_payment and HELD_NOTE not in (
+                order.payment_review or ""
+            ):
+                flag_for_review(order, HELD_NOTE)
         case PaymentEventType.review_approved:
             outcome = await _apply_review_approval(session, provider, order, event)
         case PaymentEventType.failed if event.status == "review_declined":
             if order.status == OrderStatus.pending_payment:
                 flag_for_review(order, "payment declined after the processor's review")
+                await _forget_intent(session, order, event.intent_id)
         case PaymentEventType.refunded:
             await _apply_refund(session, order, event)
         case PaymentEventType.dispute_opened:

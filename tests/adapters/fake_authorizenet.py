@@ -223,6 +223,12 @@ class FakeAuthorizeNet:
         else:
             raise AssertionError(f"{trans_id} is not held: {transaction.status}")
 
+    def decline_review(self, trans_id: str) -> None:
+        """The merchant declines a payment the fraud filters held: it is voided."""
+        transaction = self.transactions[trans_id]
+        assert transaction.status in ("FDSPendingReview", "FDSAuthorizedPendingReview")
+        transaction.status = "voided"
+
     def notification(
         self, event_type: str, trans_id: str, *, amount_minor: int | None = None
     ) -> tuple[bytes, str]:

@@ -441,3 +441,33 @@ async def test_a_late_notification_never_moves_a_shipped_order_backwards(
         assert (await post_webhook(client, body, signature)).status_code == 200
 
     assert (await stored(session, order))[0] == OrderStatus.shipped
+
+
+async def test_a_payment_declined_after_review_leaves_the_order_payable_and_noted(
+    client: httpx.AsyncClient, session: AsyncSession, anet: Loopback, staff: dict[str, str]
+) -> None:
+    order = await place_order(client, session)
+    assert (await pay(client, order, opaque("review"))).status_code == 200
+    _, trans_id = await stored(session, order)
+    assert trans_id is not None
+
+    anet.server.decline_review(trans_id)
+    for event in ("net.authorize.payment.fraud.held", "net.authorize.payment.fraud.declined"):
+        body, signature = anet.server.notification(event, trans_id)
+        assert (await post_webhook(client, body, signature)).json() == {"status": "applied"}
+
+    assert (await stored(session, order))[0] == OrderStatus.pending_payment
+    admin = await client.get(f"/v1/admin/orders/{order.id}", headers=staff)
+    assert admin.json()["payment_review"] == (
+        "payment declined after the processor's review; "
+        "payment held for review by the processor's fraud filters"
+    )
+    assert anet.server.ledger == []
+
+    # The buyer pays again, with another card, and this one goes through.
+    paid = await pay(client, order)
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["status"] == "paid"
+    [entry] = anet.server.ledger
+    assert entry.kind == "charge"
+    assert await stored(session, order) == (OrderStatus.paid, entry.trans_id)
