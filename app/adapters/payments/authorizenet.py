@@ -288,7 +288,9 @@ def decode(content: bytes) -> dict[str, Any]:
 
 
 def sign_webhook(payload: bytes, signature_key: str) -> str:
-    """The `X-ANET-Signature` value for `payload` (for tests and local tooling)."""
+    """The `X-ANET-Signature` value for `payload` (for tests and local tooling). The key is
+    used as the text the merchant interface shows (128 hex characters), not hex-decoded,
+    as Authorize.Net's own samples do; the digest is upper-case hex."""
     mac = hmac.new(signature_key.encode(), payload, hashlib.sha512).hexdigest().upper()
     return f"{SIGNATURE_HEADER_PREFIX}{mac}"
 

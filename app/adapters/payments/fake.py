@@ -79,9 +79,9 @@ DISCLOSURE = Processor(
 
 
 class FakePaymentProvider:
-    accepts = str
     name = "fake"
     disclosure = DISCLOSURE
+    accepts = str
 
     def __init__(self, *, webhook_secret: str = DEV_WEBHOOK_SECRET) -> None:
         self._webhook_secret = webhook_secret

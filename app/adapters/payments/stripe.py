@@ -234,9 +234,9 @@ class _MinimalHeadersClient(stripe.HTTPXClient):
 
 
 class StripePaymentProvider:
-    accepts = str
     name = "stripe"
     disclosure = DISCLOSURE
+    accepts = str
 
     def __init__(
         self,
