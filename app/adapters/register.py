@@ -8,6 +8,7 @@ from app.adapters.disclosure import Processor, ProcessorRole
 from app.adapters.mail.base import MailSender
 from app.adapters.mail.sink import MailSink
 from app.adapters.mail.smtp import SmtpMailer
+from app.adapters.payments.authorizenet import AuthorizeNetPaymentProvider
 from app.adapters.payments.base import PaymentProvider
 from app.adapters.payments.fake import FakePaymentProvider
 from app.adapters.payments.stripe import StripePaymentProvider
@@ -18,6 +19,7 @@ from app.adapters.shipping.free import FreeShipping
 # Every processor Facet can be configured with, by role: payments, shipping, mail.
 ALL_PROCESSORS: tuple[Processor, ...] = (
     StripePaymentProvider.disclosure,
+    AuthorizeNetPaymentProvider.disclosure,
     FakePaymentProvider.disclosure,
     FedExCarrier.disclosure,
     FreeShipping.disclosure,

@@ -18,9 +18,14 @@ class Environment(StrEnum):
     production = "production"
 
 
+AUTHORIZENET_SANDBOX_API = "https://apitest.authorize.net/xml/v1/request.api"
+AUTHORIZENET_LIVE_API = "https://api.authorize.net/xml/v1/request.api"
+
+
 class PaymentProviderName(StrEnum):
     fake = "fake"
     stripe = "stripe"
+    authorizenet = "authorizenet"
 
 
 class CaptureSetting(StrEnum):
@@ -90,6 +95,15 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     payment_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
+    # -- Authorize.Net (issue 13) --
+    # The API login id and transaction key of the store's gateway account.
+    authorizenet_api_login_id: SecretStr = SecretStr("")
+    authorizenet_transaction_key: SecretStr = SecretStr("")
+    # The webhook signature key (hex), from the merchant interface's API credentials page.
+    authorizenet_signature_key: SecretStr = SecretStr("")
+    # The JSON API endpoint; empty picks the sandbox outside production, the live one in it.
+    authorizenet_api_base: str = ""
+
     # -- Payment hardening: card testing (issue 7) --
     # Payment attempts counted per order and per client address over this window.
     payment_attempt_window_seconds: int = Field(default=3600, ge=60)
@@ -151,6 +165,12 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.env == Environment.production
 
+    @property
+    def authorizenet_endpoint(self) -> str:
+        if self.authorizenet_api_base:
+            return self.authorizenet_api_base
+        return AUTHORIZENET_LIVE_API if self.is_production else AUTHORIZENET_SANDBOX_API
+
     def production_problems(self) -> list[str]:
         """What makes these settings unsafe to run in production (empty when safe)."""
         if not self.is_production:
@@ -162,6 +182,19 @@ class Settings(BaseSettings):
             problems.append("FACET_JWT_SECRET must be at least 32 characters")
         if self.payment_provider == PaymentProviderName.fake:
             problems.append("FACET_PAYMENT_PROVIDER is the fake provider")
+        elif self.payment_provider == PaymentProviderName.authorizenet:
+            if not all(
+                key.get_secret_value()
+                for key in (
+                    self.authorizenet_api_login_id,
+                    self.authorizenet_transaction_key,
+                    self.authorizenet_signature_key,
+                )
+            ):
+                problems.append(
+                    "FACET_AUTHORIZENET_API_LOGIN_ID, FACET_AUTHORIZENET_TRANSACTION_KEY and "
+                    "FACET_AUTHORIZENET_SIGNATURE_KEY must be set"
+                )
         elif not (
             self.stripe_api_key.get_secret_value() and self.stripe_webhook_secret.get_secret_value()
         ):

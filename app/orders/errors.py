@@ -111,3 +111,12 @@ class ErasureBlockedByOpenOrder(Conflict):
 
     type = "erasure-blocked-by-open-order"
     title = "An open order must complete before the account can be erased"
+
+
+class PaymentMethodNotAccepted(AppError):
+    """A payment method of another processor's shape (a `pm_...` token while Authorize.Net
+    is configured, or opaque data while Stripe is)."""
+
+    status = 422
+    type = "payment-method-not-accepted"
+    title = "The configured payment processor does not take this kind of payment method"

@@ -8,7 +8,6 @@ the processor's idempotency keys and by deciding from the processor's own state.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -28,10 +27,13 @@ from app.adapters.payments.base import (
     PaymentEvent,
     PaymentEventType,
     PaymentIntent,
+    PaymentMethod,
     PaymentProvider,
     PaymentRejected,
     PaymentRequest,
     PaymentUnavailable,
+    is_provisional,
+    payment_method_fingerprint,
 )
 from app.core.db import utcnow
 from app.core.errors import TooManyRequests
@@ -42,6 +44,7 @@ from app.orders.errors import (
     InvalidWebhookProblem,
     PaymentAttemptsExhausted,
     PaymentDeclinedProblem,
+    PaymentMethodNotAccepted,
     PaymentOutcomeUnknown,
     PaymentProviderUnavailable,
     PaymentRejectedProblem,
@@ -59,6 +62,8 @@ from app.orders.service import (
 )
 
 log = logging.getLogger("facet.payments")
+
+HELD_NOTE = "payment held for review by the processor's fraud filters"
 
 # A card tester's order gets one "payment failed" email an hour, however many declines.
 FAILURE_EMAIL_INTERVAL = timedelta(hours=1)
@@ -85,10 +90,10 @@ def intent_key(order: Order) -> str:
     return f"order-{order.id}-intent"
 
 
-def confirm_key(order: Order, payment_method: str) -> str:
+def confirm_key(order: Order, payment_method: PaymentMethod) -> str:
     # Same order, attempt and method -> same key: a retry after a timeout replays the
     # first outcome at the processor instead of charging again.
-    method = hashlib.sha256(payment_method.encode()).hexdigest()[:12]
+    method = payment_method_fingerprint(payment_method)
     return f"order-{order.id}-confirm-{order.payment_attempt}-{method}"
 
 
@@ -127,10 +132,17 @@ async def pay(
     order_token: str | None,
     order_id: uuid.UUID,
     *,
-    payment_method: str,
+    payment_method: PaymentMethod,
     attempts: PaymentAttempts,
 ) -> PaymentOutcome:
-    """Confirm the order's payment with a payment-method token from the processor."""
+    """Confirm the order's payment with what the processor's form gave the buyer: a
+    payment-method token (Stripe) or opaque card data (Authorize.Net)."""
+    if not isinstance(payment_method, provider.accepts):
+        raise PaymentMethodNotAccepted(
+            "Send `opaque_data` from Accept.js."
+            if provider.accepts is not str
+            else "Send `payment_method`, the processor's payment-method token."
+        )
     order = await get_accessible_order(session, order_id, actor, order_token)
     if order.status != OrderStatus.pending_payment or order.stock_released:
         raise IllegalTransition(f"An order that is {order.status.value} cannot be paid.")
@@ -172,7 +184,14 @@ async def pay(
         # An earlier attempt whose answer was lost (a 503) went through: the intent can no
         # longer be confirmed because it is already paid.
         intent = settled
-    await _remember_intent(session, order, intent_id)
+    # A processor without intents answers confirm with a new id (its transaction's).
+    await _remember_intent(session, order, intent.id or intent_id)
+    if intent.held_for_review:
+        # Nothing is final until the merchant decides: the order stays payable-pending,
+        # flagged for staff, and the processor's webhook completes or fails it.
+        flag_for_review(order, HELD_NOTE)
+        await session.flush()
+        return PaymentOutcome(order)
     if intent.status == IntentStatus.requires_action and intent.client_secret:
         action = CustomerAction(
             type=intent.next_action or "use_stripe_sdk",
@@ -186,15 +205,39 @@ async def pay(
 
 
 async def _remember_intent(session: AsyncSession, order: Order, intent_id: str | None) -> None:
+    """Record the order's intent id, unless it has one already; a provisional id (which
+    names nothing at the processor) gives way to the real one."""
     if intent_id is None or order.payment_intent_id == intent_id:
+        return
+    if order.payment_intent_id is not None and not is_provisional(order.payment_intent_id):
         return
     await session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.payment_intent_id.is_(None))
+        .where(
+            Order.id == order.id,
+            or_(
+                Order.payment_intent_id.is_(None),
+                Order.payment_intent_id == order.payment_intent_id,
+            ),
+        )
         .values(payment_intent_id=intent_id)
         .execution_options(synchronize_session=False)
     )
     order.payment_intent_id = intent_id
+
+
+async def _forget_intent(session: AsyncSession, order: Order, intent_id: str | None) -> None:
+    """A payment that ended with no money taken (declined after review): the order may be
+    paid afresh, with a new intent."""
+    if intent_id is None or order.payment_intent_id != intent_id:
+        return
+    await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.payment_intent_id == intent_id)
+        .values(payment_intent_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    order.payment_intent_id = None
 
 
 async def _record_decline(session: AsyncSession, order: Order) -> None:
@@ -257,6 +300,20 @@ async def _order_for_event(session: AsyncSession, event: PaymentEvent) -> Order 
         found = await session.scalar(
             select(Order.id).where(Order.payment_intent_id == event.intent_id)
         )
+    if found is None and event.metadata.get("order_number"):
+        # The processor names the order by number only (Authorize.Net's invoice number):
+        # adopt its transaction if the order awaits payment with no real intent yet.
+        candidate = await session.scalar(
+            select(Order.id).where(
+                Order.number == event.metadata["order_number"],
+                Order.status == OrderStatus.pending_payment,
+            )
+        )
+        if candidate is not None and event.intent_id:
+            order = await load_order(session, candidate)
+            if order.payment_intent_id is None or is_provisional(order.payment_intent_id):
+                await _remember_intent(session, order, event.intent_id)
+                return order
     if found is None and event.order_id:
         # An intent whose id was never written (the process stopped mid-payment) still
         # names our order in its metadata; adopt it only if the order has no other.
@@ -314,6 +371,17 @@ async def handle_webhook(
                 session, order, _intent(event, IntentStatus.requires_capture), actor="provider"
             ):
                 outcome = "flagged"
+        case PaymentEventType.held_for_review:
+            if order.status == OrderStatus.pending_payment and HELD_NOTE not in (
+                order.payment_review or ""
+            ):
+                flag_for_review(order, HELD_NOTE)
+        case PaymentEventType.review_approved:
+            outcome = await _apply_review_approval(session, provider, order, event)
+        case PaymentEventType.failed if event.status == "review_declined":
+            if order.status == OrderStatus.pending_payment:
+                flag_for_review(order, "payment declined after the processor's review")
+                await _forget_intent(session, order, event.intent_id)
         case PaymentEventType.refunded:
             await _apply_refund(session, order, event)
         case PaymentEventType.dispute_opened:
@@ -325,6 +393,33 @@ async def handle_webhook(
             pass
     await session.flush()
     return outcome
+
+
+async def _apply_review_approval(
+    session: AsyncSession, provider: PaymentProvider, order: Order, event: PaymentEvent
+) -> str:
+    """The merchant approved a held payment: what it became (charged, or authorized for a
+    later capture) is the processor's transaction, read back and checked like any other."""
+    if not event.intent_id:
+        return "ignored"
+    try:
+        intent = await provider.retrieve(event.intent_id)
+    except PaymentError as exc:  # the processor will resend the event
+        raise PaymentProviderUnavailable() from exc
+    if order.status == OrderStatus.cancelled:
+        # The order expired or was cancelled while the payment was held: give it back.
+        if intent.status == IntentStatus.succeeded:
+            await _refund_late_payment(session, provider, order, event)
+        elif intent.status == IntentStatus.requires_capture:
+            try:
+                await provider.cancel(intent.id, idempotency_key=f"order-{order.id}-late-void")
+            except PaymentError as exc:
+                raise PaymentProviderUnavailable() from exc
+            order.payment_state = PaymentState.voided
+        return "applied"
+    if not await apply_intent(session, order, intent, actor="provider"):
+        return "flagged"
+    return "applied"
 
 
 async def _refund_late_payment(

@@ -46,7 +46,7 @@ admin_router = APIRouter(prefix="/admin/orders", tags=["admin"], route_class=Fac
 
 ORDER_ERRORS = problem_responses(401, 404, 409)
 PAYMENT_ERRORS = problem_responses(401, 402, 404, 409, 503)
-PAY_ERRORS = problem_responses(401, 402, 404, 409, 429, 503)
+PAY_ERRORS = problem_responses(401, 402, 404, 409, 422, 429, 503)
 TRACK_LIMIT_PER_MINUTE = 30
 
 OrderToken = Annotated[
@@ -172,14 +172,18 @@ async def pay_order(
     body: PaymentConfirm,
     token: OrderToken = None,
 ) -> PaymentResult:
-    """Pay with a processor payment-method token (`pm_...`; card numbers are refused with
-    422). A decline leaves the order awaiting payment (402); a processor timeout is a 503
-    that is safe to retry; too many attempts are 429, and past a hard cap the order is
-    cancelled. When the buyer must authenticate (3-D Secure), `customer_action` says how
-    and the order stays payable."""
+    """Pay with what the processor's form gave the buyer: a Stripe payment-method token
+    (`payment_method: "pm_..."`) or Authorize.Net Accept.js opaque data (`opaque_data`),
+    whichever the configured processor takes (the other is 422
+    `payment-method-not-accepted`; card numbers anywhere are 422 too). A decline leaves
+    the order awaiting payment (402); a processor timeout is a 503 that is safe to retry;
+    too many attempts are 429, and past a hard cap the order is cancelled. When the buyer
+    must authenticate (3-D Secure), `customer_action` says how and the order stays payable.
+    A payment the processor holds for review leaves the order `pending_payment` with a
+    note for staff; the processor's webhook settles it."""
     outcome = await payments.pay(
         session, provider, settings, actor, token, order_id,
-        payment_method=body.payment_method, attempts=attempts,
+        payment_method=body.method, attempts=attempts,
     )  # fmt: skip
     result: PaymentResult = order_read(
         await load_order(session, outcome.order.id),
@@ -200,6 +204,22 @@ async def stripe_webhook(
     signature: Annotated[str | None, Header(alias="Stripe-Signature", max_length=2048)] = None,
 ) -> dict[str, str]:
     """Payment events from the processor, verified by signature and applied once."""
+    outcome = await payments.handle_webhook(session, provider, await request.body(), signature)
+    return {"status": outcome}
+
+
+@router.post(
+    "/webhooks/authorizenet", operation_id="authorizeNetWebhook", tags=["webhooks"],
+    responses=problem_responses(400, 503),
+)  # fmt: skip
+async def authorizenet_webhook(
+    request: Request,
+    session: SessionDep,
+    provider: PaymentProviderDep,
+    signature: Annotated[str | None, Header(alias="X-ANET-Signature", max_length=256)] = None,
+) -> dict[str, str]:
+    """Authorize.Net webhook notifications, verified by their HMAC-SHA512 signature under
+    the store's signature key and applied once per notification id."""
     outcome = await payments.handle_webhook(session, provider, await request.body(), signature)
     return {"status": outcome}
 

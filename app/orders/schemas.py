@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.accounts.schemas import PostalAddress
+from app.adapters.payments.base import OpaqueCard, PaymentMethod
 from app.carts.schemas import TotalsRead
 from app.core.schemas import Email, Flag, InputModel, OutputModel, Phone
 from app.orders.models import OrderStatus, PaymentState
@@ -125,14 +126,49 @@ def contains_card_number(value: object) -> bool:
             return False
 
 
-class PaymentConfirm(InputModel):
-    """A payment confirmation carries only the processor's token, never card data (P7).
-    Authorize.Net's Accept.js opaque data (`dataDescriptor`, `dataValue`) will be a
-    second, alternative field once that adapter exists."""
+class OpaqueData(InputModel):
+    """What Accept.js (`Accept.dispatchData`) or Accept Mobile hands the buyer's browser
+    or app in `opaqueData`: a one-time token for the card, never the card itself."""
 
-    payment_method: Annotated[
-        str, StringConstraints(min_length=4, max_length=100, pattern=r"^pm_[A-Za-z0-9_]+$")
-    ] = Field(description="The processor's payment-method token, e.g. `pm_card_visa`.")
+    data_descriptor: Annotated[
+        str, StringConstraints(min_length=1, max_length=60, pattern=r"^[A-Z0-9._]+$")
+    ] = Field(description="`opaqueData.dataDescriptor`, e.g. `COMMON.ACCEPT.INAPP.PAYMENT`.")
+    data_value: Annotated[
+        str, StringConstraints(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9+/=_-]+$")
+    ] = Field(description="`opaqueData.dataValue`, sent as received.")
+
+
+class PaymentConfirm(InputModel):
+    """A payment confirmation carries only what the processor's own form produced, never
+    card data (P7): Stripe's `payment_method` token, or Authorize.Net's Accept.js
+    `opaque_data`. Exactly one; the configured processor says which (the other is 422)."""
+
+    payment_method: (
+        Annotated[
+            str, StringConstraints(min_length=4, max_length=100, pattern=r"^pm_[A-Za-z0-9_]+$")
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="With Stripe (or the fake processor): the payment-method token, e.g. "
+        "`pm_card_visa`.",
+    )
+    opaque_data: OpaqueData | None = Field(
+        default=None,
+        description="With Authorize.Net: the `opaqueData` Accept.js `dispatchData` returned.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PaymentConfirm:
+        if (self.payment_method is None) == (self.opaque_data is None):
+            raise ValueError("send either payment_method or opaque_data")
+        return self
+
+    @property
+    def method(self) -> PaymentMethod:
+        if self.opaque_data is not None:
+            return OpaqueCard(self.opaque_data.data_descriptor, self.opaque_data.data_value)
+        return self.payment_method or ""
 
     @model_validator(mode="before")
     @classmethod

@@ -27,6 +27,7 @@ from app.adapters.disclosure import (
 from app.adapters.mail.base import OutgoingEmail
 from app.adapters.mail.sink import MailSink
 from app.adapters.mail.smtp import SmtpMailer
+from app.adapters.payments.authorizenet import AuthorizeNetPaymentProvider
 from app.adapters.payments.base import CaptureMode, PaymentRequest
 from app.adapters.payments.fake import FakePaymentProvider
 from app.adapters.payments.stripe import StripePaymentProvider
@@ -118,6 +119,7 @@ def test_an_embedded_adapter_cannot_declare_a_recipient() -> None:
     ("adapter", "key"),
     [
         (StripePaymentProvider, "stripe"),
+        (AuthorizeNetPaymentProvider, "authorizenet"),
         (FakePaymentProvider, "fake"),
         (FedExCarrier, "fedex"),
         (FreeShipping, "free"),

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from app.cli import PROJECT_ROOT
-from app.core.settings import DEFAULT_JWT_SECRET, Settings, UnsafeSettingsError
+from app.core.settings import (
+    AUTHORIZENET_LIVE_API,
+    AUTHORIZENET_SANDBOX_API,
+    DEFAULT_JWT_SECRET,
+    Settings,
+    UnsafeSettingsError,
+)
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -45,6 +51,28 @@ def test_production_with_stripe_needs_its_keys() -> None:
     problems = production(stripe_api_key="", stripe_webhook_secret="").production_problems()
     assert len(problems) == 1
     assert "FACET_STRIPE_API_KEY" in problems[0]
+
+
+def test_production_with_authorizenet_needs_its_keys() -> None:
+    keys = {
+        "authorizenet_api_login_id": "login",
+        "authorizenet_transaction_key": "key",
+        "authorizenet_signature_key": "ABCDEF",
+    }
+    assert production(payment_provider="authorizenet", **keys).production_problems() == []
+    for missing in keys:
+        problems = production(
+            payment_provider="authorizenet", **{**keys, missing: ""}
+        ).production_problems()
+        assert len(problems) == 1
+        assert "FACET_AUTHORIZENET_SIGNATURE_KEY" in problems[0]
+
+
+def test_authorizenet_uses_the_sandbox_outside_production_and_the_live_api_in_it() -> None:
+    assert make_settings(UNUSED_DATABASE).authorizenet_endpoint == AUTHORIZENET_SANDBOX_API
+    assert production().authorizenet_endpoint == AUTHORIZENET_LIVE_API
+    chosen = production(authorizenet_api_base="https://example.test/request.api")
+    assert chosen.authorizenet_endpoint == "https://example.test/request.api"
 
 
 def test_default_jwt_secret_is_a_production_problem() -> None:

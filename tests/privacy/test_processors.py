@@ -121,6 +121,7 @@ async def test_all_lists_every_processor_facet_can_be_configured_with(
     assert [(p["key"], p["in_use"]) for p in processors] == [
         ("fake", True),
         ("stripe", False),
+        ("authorizenet", False),
         ("free", True),
         ("fedex", False),
         ("sink", True),

@@ -1,4 +1,5 @@
-"""The processors register against the wire (P3): payments through the real Stripe adapter,
+"""The processors register against the wire (P3): payments through the real Stripe and
+Authorize.Net adapters,
 shipments through the real FedEx adapter and email through the real SMTP adapter, each
 against its loopback fake. Every request the fakes receive is recorded and taken apart
 into fields (form fields, JSON paths, headers, SMTP commands), then compared with the
@@ -24,11 +25,12 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from app.adapters.disclosure import TRANSPORT_HEADERS, Channel, Processor, Wire
 from app.adapters.mail.base import OutgoingEmail
 from app.adapters.mail.smtp import SmtpMailer
-from app.adapters.payments.base import CaptureMode, PaymentRequest
+from app.adapters.payments.authorizenet import AuthorizeNetPaymentProvider
+from app.adapters.payments.base import CaptureMode, OpaqueCard, PaymentRequest
 from app.adapters.payments.stripe import StripePaymentProvider
 from app.adapters.shipping.base import RECIPIENT_FIELDS, Parcel, Recipient
 from app.adapters.shipping.fedex import FedExCarrier
-from tests.adapters import fake_fedex, fake_stripe
+from tests.adapters import fake_authorizenet, fake_fedex, fake_stripe
 
 pytestmark = pytest.mark.filterwarnings(
     # The Stripe SDK hands httpx the encoded form as `data=`; the warning is the SDK's.
@@ -211,6 +213,57 @@ async def test_stripe_is_told_nothing_personal_and_no_telemetry(
         assert re.fullmatch(r"Stripe/v1 PythonBindings/[\d.]+", request.headers["user-agent"])
         agent = json.loads(request.headers["x-stripe-client-user-agent"])
         assert set(agent) == {"bindings_version", "lang", "lang_version", "httplib"}
+
+
+# -- Authorize.Net ---------------------------------------------------------------------------
+
+ANET_LOGIN, ANET_KEY, ANET_SIGNATURE_KEY = "login-register", "key-register", "ABCDEF0123456789"
+
+
+@pytest.fixture
+def anet_wire() -> Iterator[tuple[Recorder, fake_authorizenet.FakeAuthorizeNet, str]]:
+    fake = fake_authorizenet.FakeAuthorizeNet(ANET_LOGIN, ANET_KEY, ANET_SIGNATURE_KEY)
+    recorder = Recorder(fake.app)
+    with fake_authorizenet.serve(recorder) as base_url:  # type: ignore[arg-type]
+        yield recorder, fake, f"{base_url}{fake_authorizenet.PATH}"
+
+
+async def test_authorizenet_receives_exactly_the_declared_fields(
+    anet_wire: tuple[Recorder, fake_authorizenet.FakeAuthorizeNet, str],
+) -> None:
+    recorder, fake, endpoint = anet_wire
+    provider = AuthorizeNetPaymentProvider(
+        api_login_id=ANET_LOGIN,
+        transaction_key=ANET_KEY,
+        signature_key=ANET_SIGNATURE_KEY,
+        api_base=endpoint,
+    )
+    token = OpaqueCard(fake_authorizenet.ACCEPT_DESCRIPTOR, "approve-register-1")
+    try:
+        # Every call the port has: pay with a hold, look, capture, refund in part once
+        # settled; then a second order cancelled while its authorization is held.
+        pending = await provider.create_intent(
+            PaymentRequest("ord_1", "FCT-1001", 129_900, "USD", CaptureMode.manual, "order-1-i")
+        )
+        held = await provider.confirm(pending.id, payment_method=token, idempotency_key="c-1")
+        await provider.retrieve(held.id)
+        await provider.capture(held.id, idempotency_key="order-1-capture")
+        fake.settle(held.id)
+        await provider.refund(held.id, amount_minor=10_000, idempotency_key="order-1-r1")
+        other = await provider.create_intent(
+            PaymentRequest("ord_2", "FCT-1002", 5_000, "USD", CaptureMode.manual, "order-2-i")
+        )
+        second = OpaqueCard(fake_authorizenet.ACCEPT_DESCRIPTOR, "approve-register-2")
+        dropped = await provider.confirm(other.id, payment_method=second, idempotency_key="c-2")
+        await provider.cancel(dropped.id, idempotency_key="order-2-cancel")
+    finally:
+        await provider.close()
+
+    received = set().union(*(http_wires(request) for request in recorder.requests))
+    assert received - declared(provider.disclosure) == set(), "sent but not declared"
+    assert declared(provider.disclosure) - received == set(), "declared but never sent"
+    # Facet's own order ids stay home: the order number names the order.
+    assert not any(b"ord_" in request.body for request in recorder.requests)
 
 
 # -- FedEx ----------------------------------------------------------------------------------

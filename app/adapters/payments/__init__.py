@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.adapters.payments.authorizenet import AuthorizeNetPaymentProvider
 from app.adapters.payments.base import PaymentProvider
 from app.adapters.payments.fake import DEV_WEBHOOK_SECRET, FakePaymentProvider
 from app.adapters.payments.stripe import StripePaymentProvider
@@ -24,5 +25,26 @@ def create_payment_provider(settings: Settings) -> PaymentProvider:
                 api_key=api_key,
                 webhook_secret=webhook_secret,
                 api_base=settings.stripe_api_base,
+                timeout=settings.payment_timeout_seconds,
+            )
+        case PaymentProviderName.authorizenet:
+            credentials = (
+                settings.authorizenet_api_login_id.get_secret_value(),
+                settings.authorizenet_transaction_key.get_secret_value(),
+                settings.authorizenet_signature_key.get_secret_value(),
+            )
+            if not all(credentials):
+                raise ValueError(
+                    "FACET_AUTHORIZENET_API_LOGIN_ID, FACET_AUTHORIZENET_TRANSACTION_KEY and "
+                    "FACET_AUTHORIZENET_SIGNATURE_KEY are required with "
+                    "FACET_PAYMENT_PROVIDER=authorizenet"
+                )
+            login_id, transaction_key, signature_key = credentials
+            return AuthorizeNetPaymentProvider(
+                api_login_id=login_id,
+                transaction_key=transaction_key,
+                signature_key=signature_key,
+                api_base=settings.authorizenet_endpoint,
+                currency=settings.currency,
                 timeout=settings.payment_timeout_seconds,
             )

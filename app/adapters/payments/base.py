@@ -1,12 +1,14 @@
 """The payment port: what the order domain needs from a payment processor.
 
 Only the minimum leaves the store (P3): an amount, a currency and our own order
-reference. No card data ever reaches the API (P7): the client confirms with the
-processor's payment-method token.
+reference. No card data ever reaches the API (P7): the client confirms with what the
+processor's own form gave it, a payment-method token (Stripe) or opaque card data
+(Authorize.Net's Accept.js).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -27,6 +29,39 @@ class IntentStatus(StrEnum):
     requires_capture = "requires_capture"  # authorized, not yet captured
     succeeded = "succeeded"
     canceled = "canceled"
+
+
+@dataclass(frozen=True)
+class OpaqueCard:
+    """A card tokenized in the buyer's browser by the processor's script (Authorize.Net
+    Accept.js / Accept Mobile): usable once, for a few minutes, by the store's account."""
+
+    descriptor: str  # e.g. COMMON.ACCEPT.INAPP.PAYMENT
+    value: str
+
+    def __repr__(self) -> str:
+        return f"OpaqueCard(descriptor={self.descriptor!r}, value=...)"
+
+
+# What the buyer's browser obtained from the processor: Stripe's `pm_...` token, or
+# Authorize.Net's opaque data. Each adapter refuses the other's shape.
+PaymentMethod = str | OpaqueCard
+
+
+# An intent id that names nothing at the processor yet: a processor without payment
+# intents (Authorize.Net makes a transaction only when the card is given) answers
+# `create_intent` with one, and `confirm` replaces it with the transaction's id.
+PROVISIONAL_PREFIX = "provisional:"
+
+
+def is_provisional(intent_id: str | None) -> bool:
+    return intent_id is not None and intent_id.startswith(PROVISIONAL_PREFIX)
+
+
+def payment_method_fingerprint(method: PaymentMethod) -> str:
+    """A short stable digest of a payment method, for idempotency keys (never the value)."""
+    raw = method if isinstance(method, str) else f"{method.descriptor}:{method.value}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -54,6 +89,9 @@ class PaymentIntent:
     client_secret: str | None = None
     next_action: str | None = None  # e.g. use_stripe_sdk, redirect_to_url
     redirect_url: str | None = None
+    # The processor's fraud filters hold the payment for the merchant's review (status
+    # `processing`): nothing is final until the review is decided.
+    held_for_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +110,9 @@ class PaymentEventType(StrEnum):
     refunded = "payment.refunded"
     dispute_opened = "payment.dispute_opened"
     dispute_closed = "payment.dispute_closed"
+    held_for_review = "payment.held_for_review"
+    # The merchant approved a held payment: the processor's transaction says what it is now.
+    review_approved = "payment.review_approved"
     other = "other"
 
 
@@ -119,11 +160,12 @@ class InvalidWebhook(PaymentError):
 class PaymentProvider(Protocol):
     name: str
     disclosure: Processor  # who receives what (P3): the processors register
+    accepts: type[str] | type[OpaqueCard]  # the payment-method shape its processor takes
 
     async def create_intent(self, request: PaymentRequest) -> PaymentIntent: ...
 
     async def confirm(
-        self, intent_id: str, *, payment_method: str, idempotency_key: str
+        self, intent_id: str, *, payment_method: PaymentMethod, idempotency_key: str
     ) -> PaymentIntent: ...
 
     async def retrieve(self, intent_id: str) -> PaymentIntent: ...

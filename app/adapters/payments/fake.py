@@ -20,6 +20,7 @@ from app.adapters.payments.base import (
     PaymentDeclined,
     PaymentEvent,
     PaymentIntent,
+    PaymentMethod,
     PaymentRejected,
     PaymentRequest,
     PaymentUnavailable,
@@ -80,6 +81,7 @@ DISCLOSURE = Processor(
 class FakePaymentProvider:
     name = "fake"
     disclosure = DISCLOSURE
+    accepts = str
 
     def __init__(self, *, webhook_secret: str = DEV_WEBHOOK_SECRET) -> None:
         self._webhook_secret = webhook_secret
@@ -119,7 +121,7 @@ class FakePaymentProvider:
         return await self._once(request.idempotency_key, fingerprint, create)
 
     async def confirm(
-        self, intent_id: str, *, payment_method: str, idempotency_key: str
+        self, intent_id: str, *, payment_method: PaymentMethod, idempotency_key: str
     ) -> PaymentIntent:
         def confirm() -> PaymentIntent:
             intent = self._intent(intent_id)

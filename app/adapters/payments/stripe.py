@@ -32,6 +32,7 @@ from app.adapters.payments.base import (
     PaymentError,
     PaymentEvent,
     PaymentIntent,
+    PaymentMethod,
     PaymentProvider,
     PaymentRejected,
     PaymentRequest,
@@ -235,6 +236,7 @@ class _MinimalHeadersClient(stripe.HTTPXClient):
 class StripePaymentProvider:
     name = "stripe"
     disclosure = DISCLOSURE
+    accepts = str
 
     def __init__(
         self,
@@ -269,8 +271,10 @@ class StripePaymentProvider:
         return _to_intent(intent)
 
     async def confirm(
-        self, intent_id: str, *, payment_method: str, idempotency_key: str
+        self, intent_id: str, *, payment_method: PaymentMethod, idempotency_key: str
     ) -> PaymentIntent:
+        if not isinstance(payment_method, str):
+            raise PaymentRejected("Stripe takes a payment-method token, not opaque card data")
         intent = await _call(
             self._client.v1.payment_intents.confirm_async(
                 intent_id, {"payment_method": payment_method}, {"idempotency_key": idempotency_key}
