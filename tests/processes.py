@@ -1,5 +1,5 @@
-"""Real API processes for tests that need more than one: uvicorn subprocesses of the app
-factory on free loopback ports, configured through FACET_* variables."""
+"""Free loopback ports, and real API processes for tests that need more than one: uvicorn
+subprocesses of the app factory, configured through FACET_* variables."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tests.conftest import TEST_JWT_SECRET
 
 
 def free_port() -> int:
+    """A loopback port nothing listens on (for a server to take, or a call to find closed)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
