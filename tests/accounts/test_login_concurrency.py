@@ -45,6 +45,19 @@ async def new_account_email(application: FastAPI) -> str:
     return account.email
 
 
+async def register(client: httpx.AsyncClient, email: str) -> None:
+    registered = await client.post(
+        "/v1/accounts",
+        json={
+            "email": email,
+            "password": DEFAULT_PASSWORD,
+            "full_name": "Grace Hopper",
+            "date_of_birth": "1980-12-09",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+
+
 async def login_burst(
     clients: list[httpx.AsyncClient], email: str, passwords: list[str]
 ) -> Counter[int]:
@@ -107,16 +120,7 @@ async def test_database_counters_on_sqlite_never_wait_on_the_requests_own_lock(
     url = await dedicated_sqlite_database(tmp_path, "own-lock.db")
     email = "own.lock@example.com"
     async with running_app(url) as application, client_of(application) as client:
-        registered = await client.post(
-            "/v1/accounts",
-            json={
-                "email": email,
-                "password": DEFAULT_PASSWORD,
-                "full_name": "Grace Hopper",
-                "date_of_birth": "1980-12-09",
-            },
-        )
-        assert registered.status_code == 201, registered.text
+        await register(client, email)
         wrong = await client.post("/v1/auth/token", data={"username": email, "password": WRONG})
         assert wrong.status_code == 401, wrong.text
         tokens = await client.post(
@@ -184,14 +188,5 @@ async def test_login_limit_holds_across_two_api_processes_without_redis(
         httpx.AsyncClient(base_url=two_api_processes[0], timeout=120) as first,
         httpx.AsyncClient(base_url=two_api_processes[1], timeout=120) as second,
     ):
-        registered = await first.post(
-            "/v1/accounts",
-            json={
-                "email": email,
-                "password": DEFAULT_PASSWORD,
-                "full_name": "Grace Hopper",
-                "date_of_birth": "1980-12-09",
-            },
-        )
-        assert registered.status_code == 201, registered.text
+        await register(first, email)
         await assert_limit_holds_under_a_burst([first, second], email)
