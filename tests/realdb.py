@@ -27,11 +27,12 @@ async def dedicated_pg_database(suffix: str) -> str:
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         unavailable("PostgreSQL", exc)
         raise
-    await asyncio.to_thread(migrate, url)
+    await asyncio.to_thread(migrate, url)  # alembic's env runs its own event loop
     return url
 
 
 async def dedicated_sqlite_database(folder: Path, filename: str) -> str:
+    """A new, migrated SQLite database file in `folder`."""
     url = f"sqlite+aiosqlite:///{folder / filename}"
     await asyncio.to_thread(migrate, url)
     return url
