@@ -18,7 +18,6 @@ import pytest
 from fastapi import FastAPI
 from jose import jwt
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +27,7 @@ from app.core import security
 from app.core.db import utcnow
 from app.core.logging import JsonFormatter
 from app.core.ratelimit import RedisRateLimitBackend
-from tests.conftest import REDIS_URL, TEST_JWT_SECRET, unavailable
+from tests.conftest import REDIS_URL, TEST_JWT_SECRET
 from tests.factories import DEFAULT_PASSWORD, bearer, login, make_account, unique_email
 
 PROBLEM = "https://facet.example/problems/"
@@ -776,27 +775,19 @@ async def test_throttle_keys_hold_no_email_or_address(
 
 
 @pytest.fixture
-async def redis_backends() -> AsyncIterator[tuple[RedisRateLimitBackend, RedisRateLimitBackend]]:
-    """Two backends on separate connections (as two workers have), under a unique prefix."""
-    prefix = f"facet-test:{uuid.uuid4().hex}:"
-    clients = [Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)]
-    try:
-        await clients[0].ping()
-    except (RedisError, OSError) as exc:
-        await clients[0].aclose()
-        unavailable("Redis", exc)
-    clients.append(Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2))
+async def redis_backends(
+    redis_client: tuple[Redis, str],
+) -> AsyncIterator[tuple[RedisRateLimitBackend, RedisRateLimitBackend]]:
+    """Two backends on separate connections (as two workers have), under one unique prefix."""
+    first, prefix = redis_client
+    second = Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
     try:
         yield (
-            RedisRateLimitBackend(clients[0], prefix=prefix),
-            RedisRateLimitBackend(clients[1], prefix=prefix),
+            RedisRateLimitBackend(first, prefix=prefix),
+            RedisRateLimitBackend(second, prefix=prefix),
         )
     finally:
-        keys = [key async for key in clients[0].scan_iter(match=prefix + "*")]
-        if keys:
-            await clients[0].delete(*keys)
-        for redis in clients:
-            await redis.aclose()
+        await second.aclose()
 
 
 async def test_login_throttle_is_shared_by_workers_through_redis(

@@ -15,10 +15,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from app.core.ratelimit import DatabaseRateLimitBackend, RedisRateLimitBackend
-from tests.conftest import REDIS_URL, unavailable
 from tests.factories import DEFAULT_PASSWORD, make_account, unique_email
 from tests.processes import api_processes
 from tests.realdb import (
@@ -149,24 +147,12 @@ async def test_database_counters_on_sqlite_never_wait_on_the_requests_own_lock(
 
 @pytest.mark.postgres
 async def test_concurrent_wrong_passwords_are_verified_at_most_limit_times_through_redis(
-    pg_url: str,
+    pg_url: str, redis_client: tuple[Redis, str]
 ) -> None:
-    redis = Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as exc:
-        await redis.aclose()
-        unavailable("Redis", exc)
-    prefix = f"facet-test:{uuid.uuid4().hex}:"
-    try:
-        async with running_app(pg_url) as application, client_of(application) as client:
-            application.state.rate_limit_backend = RedisRateLimitBackend(redis, prefix=prefix)
-            await assert_limit_holds_under_a_burst([client], await new_account_email(application))
-    finally:
-        keys = [key async for key in redis.scan_iter(match=prefix + "*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
+    redis, prefix = redis_client
+    async with running_app(pg_url) as application, client_of(application) as client:
+        application.state.rate_limit_backend = RedisRateLimitBackend(redis, prefix=prefix)
+        await assert_limit_holds_under_a_burst([client], await new_account_email(application))
 
 
 # --- two API processes, one PostgreSQL database, no Redis ----------------------------------------
