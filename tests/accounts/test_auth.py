@@ -18,7 +18,6 @@ import pytest
 from fastapi import FastAPI
 from jose import jwt
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +27,7 @@ from app.core import security
 from app.core.db import utcnow
 from app.core.logging import JsonFormatter
 from app.core.ratelimit import RedisRateLimitBackend
-from tests.conftest import REDIS_URL, TEST_JWT_SECRET, unavailable
+from tests.conftest import REDIS_URL, TEST_JWT_SECRET
 from tests.factories import DEFAULT_PASSWORD, bearer, login, make_account, unique_email
 
 PROBLEM = "https://facet.example/problems/"
@@ -615,15 +614,31 @@ def tightened(bound_app: FastAPI, swap_state: Callable[[str, object], None], **l
     swap_state("settings", bound_app.state.settings.model_copy(update=limits))
 
 
+async def fail_logins(client: httpx.AsyncClient, email: str, times: int) -> None:
+    """`times` wrong passwords for `email`, each refused as invalid (none throttled yet)."""
+    for _ in range(times):
+        assert_problem(await attempt_login(client, email, WRONG), 401, "invalid-credentials")
+
+
+async def spray(client: httpx.AsyncClient, times: int) -> None:
+    """`times` wrong passwords from one address, each on another unknown email."""
+    for _ in range(times):
+        failed = await attempt_login(client, unique_email("spray"), WRONG)
+        assert_problem(failed, 401, "invalid-credentials")
+
+
+async def assert_logs_in(client: httpx.AsyncClient, email: str) -> None:
+    response = await attempt_login(client, email)
+    assert response.status_code == 200, response.text
+
+
 async def test_login_locks_account_at_one_address_after_max_failures_even_for_right_password(
     client: httpx.AsyncClient, session: AsyncSession, bound_app: FastAPI
 ) -> None:
     settings = bound_app.state.settings
     assert settings.login_max_failures_per_account_ip == 5
     account = await make_account(session)
-    for _ in range(settings.login_max_failures_per_account_ip):
-        failed = await attempt_login(client, account.email, WRONG)
-        assert_problem(failed, 401, "invalid-credentials")
+    await fail_logins(client, account.email, settings.login_max_failures_per_account_ip)
 
     retry_after = assert_throttled(await attempt_login(client, account.email, DEFAULT_PASSWORD))
     assert retry_after <= settings.login_failure_window_seconds
@@ -648,8 +663,7 @@ async def test_login_throttle_follows_configured_account_and_address_limit(
 ) -> None:
     tightened(bound_app, swap_state, login_max_failures_per_account_ip=2)
     account = await make_account(session)
-    for _ in range(2):
-        assert (await attempt_login(client, account.email, "Wrong-Password-123")).status_code == 401
+    await fail_logins(client, account.email, 2)
     assert_throttled(await attempt_login(client, account.email))
 
 
@@ -666,22 +680,18 @@ async def test_failures_from_other_addresses_do_not_lock_the_owner_out(
             assert_throttled(await attempt_login(stranger, account.email, WRONG))
 
     # The owner, from their own address, still logs in.
-    response = await attempt_login(client, account.email)
-    assert response.status_code == 200, response.text
+    await assert_logs_in(client, account.email)
 
 
 async def test_failures_from_one_address_do_not_lock_every_account_behind_it(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     # Attack: 20 failures from one shared address (an office NAT) over many accounts.
-    for _ in range(20):
-        failed = await attempt_login(client, unique_email("spray"), WRONG)
-        assert_problem(failed, 401, "invalid-credentials")
+    await spray(client, 20)
 
     # Someone else behind the same address logs in to their own account.
     colleague = await make_account(session)
-    response = await attempt_login(client, colleague.email)
-    assert response.status_code == 200, response.text
+    await assert_logs_in(client, colleague.email)
 
 
 async def test_per_account_ceiling_stops_a_guesser_spread_over_many_addresses(
@@ -709,9 +719,7 @@ async def test_login_locks_client_address_after_failures_across_many_emails(
 ) -> None:
     assert bound_app.state.settings.login_max_failures_per_ip == 100
     tightened(bound_app, swap_state, login_max_failures_per_ip=8)
-    for _ in range(8):
-        failed = await attempt_login(client, unique_email("spray"), WRONG)
-        assert_problem(failed, 401, "invalid-credentials")
+    await spray(client, 8)
 
     # A fresh email with the right password, from the same address: throttled by address.
     account = await make_account(session)
@@ -722,14 +730,11 @@ async def test_login_success_resets_the_account_failure_count(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     account = await make_account(session)
-    for _ in range(4):
-        assert (await attempt_login(client, account.email, "Wrong-Password-123")).status_code == 401
+    await fail_logins(client, account.email, 4)
     await login(client, account.email)
     # Without the reset these four would make eight failures, well over the limit of five.
-    for _ in range(4):
-        assert (await attempt_login(client, account.email, "Wrong-Password-123")).status_code == 401
-    response = await attempt_login(client, account.email)
-    assert response.status_code == 200, response.text
+    await fail_logins(client, account.email, 4)
+    await assert_logs_in(client, account.email)
 
 
 async def test_successful_logins_do_not_use_up_the_address_limit(
@@ -750,11 +755,9 @@ async def test_login_failures_of_one_account_do_not_lock_another(
 ) -> None:
     victim = await make_account(session)
     bystander = await make_account(session)
-    for _ in range(5):
-        await attempt_login(client, victim.email, "Wrong-Password-123")
+    await fail_logins(client, victim.email, 5)
     assert_throttled(await attempt_login(client, victim.email))
-    response = await attempt_login(client, bystander.email)
-    assert response.status_code == 200, response.text
+    await assert_logs_in(client, bystander.email)
 
 
 async def test_throttle_keys_hold_no_email_or_address(
@@ -772,27 +775,19 @@ async def test_throttle_keys_hold_no_email_or_address(
 
 
 @pytest.fixture
-async def redis_backends() -> AsyncIterator[tuple[RedisRateLimitBackend, RedisRateLimitBackend]]:
-    """Two backends on separate connections (as two workers have), under a unique prefix."""
-    prefix = f"facet-test:{uuid.uuid4().hex}:"
-    clients = [Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)]
-    try:
-        await clients[0].ping()
-    except (RedisError, OSError) as exc:
-        await clients[0].aclose()
-        unavailable("Redis", exc)
-    clients.append(Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2))
+async def redis_backends(
+    redis_client: tuple[Redis, str],
+) -> AsyncIterator[tuple[RedisRateLimitBackend, RedisRateLimitBackend]]:
+    """Two backends on separate connections (as two workers have), under one unique prefix."""
+    first, prefix = redis_client
+    second = Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
     try:
         yield (
-            RedisRateLimitBackend(clients[0], prefix=prefix),
-            RedisRateLimitBackend(clients[1], prefix=prefix),
+            RedisRateLimitBackend(first, prefix=prefix),
+            RedisRateLimitBackend(second, prefix=prefix),
         )
     finally:
-        keys = [key async for key in clients[0].scan_iter(match=prefix + "*")]
-        if keys:
-            await clients[0].delete(*keys)
-        for redis in clients:
-            await redis.aclose()
+        await second.aclose()
 
 
 async def test_login_throttle_is_shared_by_workers_through_redis(
@@ -806,9 +801,9 @@ async def test_login_throttle_is_shared_by_workers_through_redis(
     account = await make_account(session)
 
     swap_state("rate_limit_backend", worker_a)
-    for _ in range(bound_app.state.settings.login_max_failures_per_account_ip):
-        failed = await attempt_login(client, account.email, "Not-The-Right-Password-1")
-        assert_problem(failed, 401, "invalid-credentials")
+    await fail_logins(
+        client, account.email, bound_app.state.settings.login_max_failures_per_account_ip
+    )
 
     # The next request lands on the other worker: it sees the same count and throttles.
     swap_state("rate_limit_backend", worker_b)

@@ -5,65 +5,55 @@ across two API processes."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.cli import migrate
 from app.core.ratelimit import DatabaseRateLimitBackend, RedisRateLimitBackend
-from app.main import create_app
-from tests.conftest import (
-    REDIS_URL,
-    TEST_JWT_SECRET,
-    make_settings,
-    recreate_pg_database,
-    unavailable,
-)
 from tests.factories import DEFAULT_PASSWORD, make_account, unique_email
+from tests.processes import api_processes
+from tests.realdb import (
+    dedicated_pg_database,
+    dedicated_sqlite_database,
+    http_client,
+    running_app,
+    sessions,
+)
 
 LIMIT = 5  # failures per (account, address) in a window, the default
 BURST = 40
 WRONG = "Not-The-Right-Password-1"
 
 
-@asynccontextmanager
-async def running_app(url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(make_settings(url))
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@asynccontextmanager
-async def client_of(application: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+def client_of(application: FastAPI) -> AbstractAsyncContextManager[httpx.AsyncClient]:
     # A fresh address per test, so no test meets another's per-address count.
-    address = f"198.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
-    transport = httpx.ASGITransport(app=application, client=(address, 40000))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", timeout=120
-    ) as client:
-        yield client
+    return http_client(application, fresh_address=True)
 
 
 async def new_account_email(application: FastAPI) -> str:
-    maker: async_sessionmaker[AsyncSession] = application.state.sessionmaker
-    async with maker() as session:
+    async with sessions(application)() as session:
         account = await make_account(session, email=unique_email(f"race{uuid.uuid4().hex[:8]}"))
     return account.email
+
+
+async def register(client: httpx.AsyncClient, email: str) -> None:
+    registered = await client.post(
+        "/v1/accounts",
+        json={
+            "email": email,
+            "password": DEFAULT_PASSWORD,
+            "full_name": "Grace Hopper",
+            "date_of_birth": "1980-12-09",
+        },
+    )
+    assert registered.status_code == 201, registered.text
 
 
 async def login_burst(
@@ -99,14 +89,7 @@ async def assert_limit_holds_under_a_burst(clients: list[httpx.AsyncClient], ema
 
 @pytest.fixture(scope="module")
 async def pg_url() -> str:
-    name = os.environ.get("FACET_TEST_PG_DATABASE", "facet_test") + "_login_race"
-    try:
-        url = await recreate_pg_database(name)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable("PostgreSQL", exc)
-        raise
-    await asyncio.to_thread(migrate, url)
-    return url
+    return await dedicated_pg_database("_login_race")
 
 
 @pytest.mark.postgres
@@ -121,8 +104,7 @@ async def test_concurrent_wrong_passwords_are_verified_at_most_limit_times_on_po
 async def test_concurrent_wrong_passwords_are_verified_at_most_limit_times_on_sqlite(
     tmp_path: Path,
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'login-race.db'}"
-    await asyncio.to_thread(migrate, url)
+    url = await dedicated_sqlite_database(tmp_path, "login-race.db")
     async with running_app(url) as application, client_of(application) as client:
         assert isinstance(application.state.rate_limit_backend, DatabaseRateLimitBackend)
         await assert_limit_holds_under_a_burst([client], await new_account_email(application))
@@ -133,20 +115,10 @@ async def test_database_counters_on_sqlite_never_wait_on_the_requests_own_lock(
 ) -> None:
     # Every SQLite transaction takes the write lock: a counter written while the request's
     # session is open would wait 15 s and fail. Each throttled route, on its success path too.
-    url = f"sqlite+aiosqlite:///{tmp_path / 'own-lock.db'}"
-    await asyncio.to_thread(migrate, url)
+    url = await dedicated_sqlite_database(tmp_path, "own-lock.db")
     email = "own.lock@example.com"
     async with running_app(url) as application, client_of(application) as client:
-        registered = await client.post(
-            "/v1/accounts",
-            json={
-                "email": email,
-                "password": DEFAULT_PASSWORD,
-                "full_name": "Grace Hopper",
-                "date_of_birth": "1980-12-09",
-            },
-        )
-        assert registered.status_code == 201, registered.text
+        await register(client, email)
         wrong = await client.post("/v1/auth/token", data={"username": email, "password": WRONG})
         assert wrong.status_code == 401, wrong.text
         tokens = await client.post(
@@ -175,84 +147,22 @@ async def test_database_counters_on_sqlite_never_wait_on_the_requests_own_lock(
 
 @pytest.mark.postgres
 async def test_concurrent_wrong_passwords_are_verified_at_most_limit_times_through_redis(
-    pg_url: str,
+    pg_url: str, redis_client: tuple[Redis, str]
 ) -> None:
-    redis = Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as exc:
-        await redis.aclose()
-        unavailable("Redis", exc)
-    prefix = f"facet-test:{uuid.uuid4().hex}:"
-    try:
-        async with running_app(pg_url) as application, client_of(application) as client:
-            application.state.rate_limit_backend = RedisRateLimitBackend(redis, prefix=prefix)
-            await assert_limit_holds_under_a_burst([client], await new_account_email(application))
-    finally:
-        keys = [key async for key in redis.scan_iter(match=prefix + "*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
+    redis, prefix = redis_client
+    async with running_app(pg_url) as application, client_of(application) as client:
+        application.state.rate_limit_backend = RedisRateLimitBackend(redis, prefix=prefix)
+        await assert_limit_holds_under_a_burst([client], await new_account_email(application))
 
 
 # --- two API processes, one PostgreSQL database, no Redis ----------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 @pytest.fixture(scope="module")
 def two_api_processes(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """Two uvicorn processes serving the same database; yields their base URLs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACET_")}
-    env.update(
-        FACET_ENV="test",
-        FACET_DATABASE_URL=pg_url,
-        FACET_JWT_SECRET=TEST_JWT_SECRET,
-        FACET_OUTBOX_IN_PROCESS="false",
-        FACET_LOG_LEVEL="WARNING",
-        FACET_MAIL_DIR=str(tmp_path_factory.mktemp("mail")),
-    )
-    ports = [free_port(), free_port()]
-    processes = [start_api(port, env) for port in ports]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for url, process in zip(urls, processes, strict=True):
-            wait_until_serving(url, process)
+    with api_processes(pg_url, tmp_path_factory.mktemp("processes")) as urls:
         yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def start_api(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    root = Path(__file__).resolve().parents[2]
-    return subprocess.Popen(command, env=env, cwd=root)  # noqa: S603 - our interpreter, fixed args
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if process.poll() is not None:
-            pytest.fail(f"the API process exited with {process.returncode}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail("the API process did not start")
 
 
 @pytest.mark.postgres
@@ -264,14 +174,5 @@ async def test_login_limit_holds_across_two_api_processes_without_redis(
         httpx.AsyncClient(base_url=two_api_processes[0], timeout=120) as first,
         httpx.AsyncClient(base_url=two_api_processes[1], timeout=120) as second,
     ):
-        registered = await first.post(
-            "/v1/accounts",
-            json={
-                "email": email,
-                "password": DEFAULT_PASSWORD,
-                "full_name": "Grace Hopper",
-                "date_of_birth": "1980-12-09",
-            },
-        )
-        assert registered.status_code == 201, registered.text
+        await register(first, email)
         await assert_limit_holds_under_a_burst([first, second], email)

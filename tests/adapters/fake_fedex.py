@@ -25,6 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.adapters.shipping.base import Parcel, Recipient
+from app.adapters.shipping.fedex import FedExCarrier
+
 TOKEN_PATH = "/oauth/token"
 RATE_PATH = "/rate/v1/rates/quotes"
 SHIP_PATH = "/ship/v1/shipments"
@@ -33,6 +36,34 @@ REFERENCE_PATH = "/track/v1/referencenumbers"
 
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret"
+
+# A US recipient and parcel the fake ships to, every recipient field filled in.
+RECIPIENT = Recipient(
+    full_name="Ada Lovelace",
+    line1="12 St James's Square",
+    line2="Flat 3",
+    city="Springfield",
+    region="IL",
+    postal_code="62701",
+    country="US",
+    phone="+1 217 555 0100",
+)
+PARCEL = Parcel(weight_grams=400, declared_value_minor=125_000, currency="USD")
+
+
+def make_carrier(base_url: str, **overrides: Any) -> FedExCarrier:
+    """The real FedEx adapter, signed in to the fake served at `base_url`."""
+    options: dict[str, Any] = {
+        "api_base": base_url,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "account_number": "740561073",
+        "ship_from_postal_code": "10036",
+        "ship_from_country": "US",
+        "timeout_seconds": 2.0,
+    }
+    options.update(overrides)
+    return FedExCarrier(**options)
 
 
 def fedex_error(code: str, message: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import logging
 import re
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -23,6 +22,7 @@ from app.adapters.mail.base import MailRejected, MailUnavailable, OutgoingEmail
 from app.adapters.mail.sink import MailSink, file_id
 from app.adapters.mail.smtp import SmtpMailer
 from app.core.settings import Settings
+from tests.processes import free_port
 
 SENDER = "Facet Fine Jewelry <shop@facet.test>"
 MESSAGE = OutgoingEmail(
@@ -51,12 +51,6 @@ def parse(data: bytes) -> EmailMessage:
 
 def listing(directory: Path) -> list[Path]:
     return sorted(directory.iterdir())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- the sink -----------------------------------------------------------------------------

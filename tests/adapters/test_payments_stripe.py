@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -26,6 +25,7 @@ from app.adapters.payments.stripe import StripePaymentProvider
 from app.adapters.payments.webhooks import sign_payload
 from app.core.settings import PaymentProviderName, Settings
 from tests.adapters.fake_stripe import Delay, Fail, FakeStripe, ServerCharge, serve
+from tests.processes import free_port
 
 API_KEY = "sk_test_facet_loopback"
 WEBHOOK_SECRET = "whsec_test_facet_loopback"
@@ -91,12 +91,6 @@ async def confirmed(provider: StripePaymentProvider, capture: CaptureMode) -> st
     intent = await provider.create_intent(payment_request(capture=capture))
     await provider.confirm(intent.id, payment_method="pm_card_visa", idempotency_key="confirm-1")
     return intent.id
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- outbound calls -------------------------------------------------------------------

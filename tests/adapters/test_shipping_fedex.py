@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -16,7 +15,6 @@ import pytest
 
 from app.adapters.shipping import create_shipping_carrier
 from app.adapters.shipping.base import (
-    Parcel,
     Recipient,
     ShippingRejected,
     ShippingUnavailable,
@@ -24,28 +22,18 @@ from app.adapters.shipping.base import (
 from app.adapters.shipping.fedex import FedExCarrier
 from app.core.settings import Settings
 from tests.adapters.fake_fedex import (
-    CLIENT_ID,
-    CLIENT_SECRET,
+    PARCEL,
     RATE_PATH,
+    RECIPIENT,
     REFERENCE_PATH,
     SHIP_PATH,
     TRACK_PATH,
     FakeFedEx,
     fedex_error,
+    make_carrier,
     serve,
 )
-
-RECIPIENT = Recipient(
-    full_name="Ada Lovelace",
-    line1="12 St James's Square",
-    line2="Flat 3",
-    city="Springfield",
-    region="IL",
-    postal_code="62701",
-    country="US",
-    phone="+1 217 555 0100",
-)
-PARCEL = Parcel(weight_grams=400, declared_value_minor=125_000, currency="USD")
+from tests.processes import free_port
 
 # Where each RECIPIENT_FIELDS value lands in a FedEx ship request, and nothing else.
 RECIPIENT_PATHS = {
@@ -77,12 +65,6 @@ def paths(value: Any, prefix: str = "") -> set[str]:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def fedex_server() -> Iterator[tuple[FakeFedEx, str]]:
     fake = FakeFedEx()
@@ -99,20 +81,6 @@ def fake(fedex_server: tuple[FakeFedEx, str]) -> FakeFedEx:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-def make_carrier(base_url: str, **overrides: Any) -> FedExCarrier:
-    options: dict[str, Any] = {
-        "api_base": base_url,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "account_number": "740561073",
-        "ship_from_postal_code": "10036",
-        "ship_from_country": "US",
-        "timeout_seconds": 2.0,
-    }
-    options.update(overrides)
-    return FedExCarrier(**options)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,10 +27,10 @@ from app.catalog.models import (
     ProductImage,
     Variant,
 )
-from app.cli import PROJECT_ROOT, migrate
+from app.cli import PROJECT_ROOT
 from app.core.db import create_engine, create_sessionmaker
 from app.seed import CatalogNotEmpty, seed
-from tests.conftest import recreate_pg_database, unavailable
+from tests.realdb import dedicated_pg_database, dedicated_sqlite_database
 
 CATEGORY_TREE = {
     "engagement-rings": {"solitaire", "side-stone", "halo", "three-stone"},
@@ -67,12 +66,6 @@ PURITIES = {
     Metal.titanium: {None},
 }
 SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
-
-
-async def fresh_sqlite(tmp_path: Path, name: str = "seed.db") -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / name}"
-    await asyncio.to_thread(migrate, url)  # alembic's env runs its own event loop
-    return url
 
 
 async def count_rows(url: str) -> dict[str, int]:
@@ -221,7 +214,7 @@ def test_allocate_splits_exactly_and_covers_every_leaf() -> None:
 
 
 async def test_seeding_twice_with_only_if_empty_does_not_duplicate(tmp_path: Path) -> None:
-    url = await fresh_sqlite(tmp_path)
+    url = await dedicated_sqlite_database(tmp_path, "seed.db")
     first = await seed(products=30, database_url=url)
     assert first.startswith("seeded 23 categories, 30 products")
     assert "7 pages" in first
@@ -235,7 +228,7 @@ async def test_seeding_twice_with_only_if_empty_does_not_duplicate(tmp_path: Pat
 
 
 async def test_seeding_a_catalog_that_is_not_empty_is_refused(tmp_path: Path) -> None:
-    url = await fresh_sqlite(tmp_path)
+    url = await dedicated_sqlite_database(tmp_path, "seed.db")
     await seed(products=5, database_url=url)
     with pytest.raises(CatalogNotEmpty):
         await seed(products=5, database_url=url)
@@ -243,7 +236,8 @@ async def test_seeding_a_catalog_that_is_not_empty_is_refused(tmp_path: Path) ->
 
 
 async def test_two_seeds_of_fresh_databases_are_identical(tmp_path: Path) -> None:
-    first, second = await fresh_sqlite(tmp_path, "a.db"), await fresh_sqlite(tmp_path, "b.db")
+    first = await dedicated_sqlite_database(tmp_path, "a.db")
+    second = await dedicated_sqlite_database(tmp_path, "b.db")
     await seed(products=60, database_url=first)
     await seed(products=60, database_url=second)
     slugs = await product_slugs(first)
@@ -252,13 +246,7 @@ async def test_two_seeds_of_fresh_databases_are_identical(tmp_path: Path) -> Non
 
 
 async def test_seed_on_postgresql_only_once() -> None:
-    name = os.environ.get("FACET_TEST_PG_DATABASE", "facet_test") + "_seed"
-    try:
-        url = await recreate_pg_database(name)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable("PostgreSQL", exc)
-        raise
-    await asyncio.to_thread(migrate, url)
+    url = await dedicated_pg_database("_seed")
     first = await seed(products=40, database_url=url)
     second = await seed(products=40, only_if_empty=True, database_url=url)
     assert first.startswith("seeded 23 categories, 40 products")
@@ -267,7 +255,7 @@ async def test_seed_on_postgresql_only_once() -> None:
 
 
 async def test_facet_seed_command_seeds_the_configured_database(tmp_path: Path) -> None:
-    url = await fresh_sqlite(tmp_path)
+    url = await dedicated_sqlite_database(tmp_path, "seed.db")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACET_")}
     env["FACET_DATABASE_URL"] = url
     result = await asyncio.to_thread(
@@ -286,7 +274,7 @@ async def test_facet_seed_command_seeds_the_configured_database(tmp_path: Path) 
 
 
 async def test_facet_seed_command_refuses_a_seeded_database_in_one_line(tmp_path: Path) -> None:
-    url = await fresh_sqlite(tmp_path)
+    url = await dedicated_sqlite_database(tmp_path, "seed.db")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACET_")}
     env["FACET_DATABASE_URL"] = url
     command = [sys.executable, "-m", "app.cli", "seed", "--products", "5"]

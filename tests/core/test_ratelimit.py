@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -25,7 +24,7 @@ from app.core.ratelimit import (
     WindowCount,
     purge_expired_counters,
 )
-from tests.conftest import REDIS_URL, unavailable
+from tests.conftest import REDIS_URL
 
 
 class FakeClock:
@@ -69,25 +68,6 @@ async def test_memory_backend_close_forgets_everything(clock: FakeClock) -> None
     await backend.hit("k", 60)
     await backend.close()
     assert await backend.peek("k") == WindowCount(0, 0)
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[tuple[Redis, str]]:
-    """A client of the test Redis database and a key prefix no other run uses."""
-    redis = Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        await redis.ping()
-    except (RedisError, OSError) as exc:
-        await redis.aclose()
-        unavailable("Redis", exc)
-    prefix = f"facet-test:{uuid.uuid4().hex}:"
-    try:
-        yield redis, prefix
-    finally:
-        keys = [key async for key in redis.scan_iter(match=prefix + "*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
 
 
 async def test_redis_backend_counts_and_resets(redis_client: tuple[Redis, str]) -> None:

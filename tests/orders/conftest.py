@@ -1,4 +1,5 @@
-"""Shared order helpers: a fake payment processor, checkout bodies and orders placed over HTTP."""
+"""Shared order helpers: a fake payment processor, a staff sign-in, checkout bodies, orders
+placed and paid over HTTP."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.models import Role
 from app.adapters.payments.fake import FakePaymentProvider
 from app.adapters.payments.webhooks import sign_payload
 from app.catalog.models import Product, Variant
 from app.core.settings import Settings
+from app.orders.models import Order
 from app.outbox.models import OutboxMessage
-from tests.factories import make_category, make_product
+from tests.factories import make_category, make_product, signed_in
 
 PROBLEM = "https://facet.example/problems/"
 WEBHOOK_SECRET = "whsec_test"
@@ -53,14 +56,39 @@ def new_key() -> str:
     return f"test-key-{next(_keys):06d}-{uuid.uuid4().hex[:8]}"
 
 
+@contextmanager
+def state_changed(app: FastAPI, **changes: Any) -> Iterator[None]:
+    """Set attributes of `app.state` (the payment provider, the carrier), restoring them after."""
+    saved = {name: getattr(app.state, name) for name in changes}
+    for name, value in changes.items():
+        setattr(app.state, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(app.state, name, value)
+
+
 @pytest.fixture
 def provider(bound_app: FastAPI) -> Iterator[FakePaymentProvider]:
     """A fresh fake processor whose ledger (`charges`) each test can inspect."""
     provider = FakePaymentProvider(webhook_secret=WEBHOOK_SECRET)
-    saved = bound_app.state.payment_provider
-    bound_app.state.payment_provider = provider
-    yield provider
-    bound_app.state.payment_provider = saved
+    with state_changed(bound_app, payment_provider=provider):
+        yield provider
+
+
+@pytest.fixture
+async def staff(client: httpx.AsyncClient, session: AsyncSession) -> dict[str, str]:
+    """Bearer headers of a signed-in staff account."""
+    _, headers = await signed_in(client, session, role=Role.staff)
+    return headers
+
+
+def problem_type(response: httpx.Response) -> str:
+    """The problem `type` slug of an error answer."""
+    kind: str = response.json()["type"]
+    assert kind.startswith(PROBLEM), kind
+    return kind.removeprefix(PROBLEM)
 
 
 @contextmanager
@@ -92,6 +120,11 @@ async def outbox_kinds(session: AsyncSession) -> list[str]:
         select(OutboxMessage.kind).order_by(OutboxMessage.created_at, OutboxMessage.id)
     )
     return list(rows)
+
+
+async def outbox_count(session: AsyncSession, kind: str) -> int:
+    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == kind)
+    return int(await session.scalar(query) or 0)
 
 
 async def fill_cart(
@@ -186,6 +219,24 @@ async def pay(
         json={"payment_method": payment_method},
         headers=order.token if headers is None else headers,
     )
+
+
+async def paid_order(
+    client: httpx.AsyncClient, session: AsyncSession, *, stock: int = 3
+) -> PlacedOrder:
+    order = await place_order(client, session, stock=stock)
+    response = await pay(client, order)
+    assert response.status_code == 200, response.text
+    return order
+
+
+async def intent_of(session: AsyncSession, order: PlacedOrder) -> str:
+    """The payment intent the database holds for the order (it must have one)."""
+    intent_id = await session.scalar(
+        select(Order.payment_intent_id).where(Order.id == uuid.UUID(order.id))
+    )
+    assert intent_id is not None
+    return intent_id
 
 
 def webhook_event(event_type: str, intent_id: str, *, amount: int) -> bytes:

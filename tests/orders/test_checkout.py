@@ -23,24 +23,18 @@ from app.orders.models import Order, OrderLine
 from tests.factories import make_category, make_product, signed_in
 from tests.orders.conftest import (
     ADDRESS,
-    PROBLEM,
     checkout_body,
     fill_cart,
     new_key,
     place_order,
     post_checkout,
+    problem_type,
     settings_changed,
     stock_of,
     variant_ids,
 )
 
 NUMBER = re.compile(r"^FJ-[0-9A-HJKMNP-TV-Z]{8}$")
-
-
-def problem_type(response: httpx.Response) -> str:
-    kind: str = response.json()["type"]
-    assert kind.startswith(PROBLEM), kind
-    return kind.removeprefix(PROBLEM)
 
 
 async def count(session: AsyncSession, model: type[object]) -> int:

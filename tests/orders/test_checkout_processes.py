@@ -4,123 +4,46 @@ PostgreSQL database, and concurrent checkouts of one cart are split between them
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from app.catalog.models import Variant
-from app.cli import PROJECT_ROOT, migrate
 from app.core.db import create_engine, create_sessionmaker
 from app.orders.models import Order
-from tests.conftest import TEST_JWT_SECRET, recreate_pg_database, unavailable
 from tests.factories import make_category, make_product
+from tests.orders.conftest import checkout_body
+from tests.processes import api_processes
+from tests.realdb import dedicated_pg_database
 
 pytestmark = pytest.mark.postgres
 
 CHECKOUTS = 12
 STOCK = 5
-ADDRESS = {
-    "full_name": "Ada Lovelace",
-    "line1": "12 St James's Square",
-    "city": "London",
-    "postal_code": "SW1Y 4JH",
-    "country": "GB",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 @pytest.fixture(scope="module")
-def database_url() -> str:
-    name = os.environ.get("FACET_TEST_PG_DATABASE", "facet_test") + "_processes"
-    try:
-        url = asyncio.run(recreate_pg_database(name))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable("PostgreSQL", exc)
-        raise
-    migrate(url)
-    return url
-
-
-def wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"API process exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"API process did not start:\n{log.read_text()}")
+async def database_url() -> str:
+    return await dedicated_pg_database("_processes")
 
 
 @pytest.fixture(scope="module")
-def api_processes(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[str]]:
+def api_urls(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """Base URLs of two API processes sharing the database."""
-    folder = tmp_path_factory.mktemp("processes")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACET_")}
-    env.update(
-        FACET_ENV="test",
-        FACET_DATABASE_URL=database_url,
-        FACET_JWT_SECRET=TEST_JWT_SECRET,
-        FACET_OUTBOX_IN_PROCESS="false",
-        FACET_MAIL_DIR=str(folder / "mail"),
-        # Every request comes from 127.0.0.1: lift the per-address checkout limit.
-        FACET_CHECKOUT_MAX_PER_IP="10000",
-        FACET_LOG_LEVEL="WARNING",
-    )
-    processes: list[subprocess.Popen[bytes]] = []
-    urls: list[str] = []
-    logs = [folder / f"api-{index}.log" for index in range(2)]
-    try:
-        for log in logs:  # both start at once; then wait for each
-            port = free_port()
-            with log.open("wb") as sink:
-                processes.append(
-                    subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-                         "--host", "127.0.0.1", "--port", str(port)],
-                        cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-                    )
-                )  # fmt: skip
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, process, log in zip(urls, processes, logs, strict=True):
-            wait_until_up(url, process, log)
+    # Every request comes from 127.0.0.1: lift the per-address checkout limit.
+    with api_processes(
+        database_url, tmp_path_factory.mktemp("processes"), FACET_CHECKOUT_MAX_PER_IP="10000"
+    ) as urls:
         yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture
-async def clients(api_processes: list[str]) -> AsyncIterator[list[httpx.AsyncClient]]:
-    opened = [httpx.AsyncClient(base_url=url, timeout=60) for url in api_processes]
+async def clients(api_urls: list[str]) -> AsyncIterator[list[httpx.AsyncClient]]:
+    opened = [httpx.AsyncClient(base_url=url, timeout=60) for url in api_urls]
     try:
         yield opened
     finally:
@@ -149,13 +72,7 @@ async def test_concurrent_checkouts_of_one_cart_across_two_processes_make_one_or
         )
         assert added.status_code == 201, added.text
         email = f"two-processes-{uuid.uuid4().hex[:12]}@example.com"
-        body = {
-            "cart_id": cart_id,
-            "email": email,
-            "phone": "+44 20 7946 0000",
-            "shipping_address": ADDRESS,
-            "is_adult": True,
-        }
+        body = checkout_body(cart_id, email=email)
 
         answers = await asyncio.gather(
             *(

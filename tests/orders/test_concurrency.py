@@ -5,76 +5,38 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog.models import InventoryMovement, MovementReason, Variant
-from app.cli import migrate
-from app.main import create_app
 from app.orders.models import Order, OrderLine
-from tests.conftest import make_settings, recreate_pg_database, unavailable
 from tests.factories import make_category, make_product
+from tests.orders.conftest import checkout_body
+from tests.realdb import (
+    dedicated_pg_database,
+    dedicated_sqlite_database,
+    http_client,
+    running_app,
+    sessions,
+)
 
-ADDRESS = {
-    "full_name": "Ada Lovelace",
-    "line1": "12 St James's Square",
-    "city": "London",
-    "postal_code": "SW1Y 4JH",
-    "country": "GB",
-}
 STOCK = 5
 BUYERS = 50
 _numbers = itertools.count(1)
 
 
-def checkout_body(cart_id: str, email: str) -> dict[str, object]:
-    return {
-        "cart_id": cart_id,
-        "email": email,
-        "phone": "+44 20 7946 0000",
-        "shipping_address": ADDRESS,
-        "is_adult": True,
-    }
-
-
-@asynccontextmanager
-async def running_app(url: str) -> AsyncIterator[FastAPI]:
-    # Every simulated buyer comes from one test address: lift the per-address limit.
-    application = create_app(make_settings(url, checkout_max_per_ip=10_000))
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@asynccontextmanager
-async def http_client(application: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=application)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", timeout=60
-    ) as client:
-        yield client
-
-
 @pytest.fixture(scope="module")
 async def pg_app() -> AsyncIterator[FastAPI]:
-    name = os.environ.get("FACET_TEST_PG_DATABASE", "facet_test") + "_concurrency"
-    try:
-        url = await recreate_pg_database(name)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable("PostgreSQL", exc)
-        raise
-    await asyncio.to_thread(migrate, url)
-    async with running_app(url) as application:
+    url = await dedicated_pg_database("_concurrency")
+    # Every simulated buyer comes from one test address: lift the per-address limit.
+    async with running_app(url, checkout_max_per_ip=10_000) as application:
         yield application
 
 
@@ -82,11 +44,6 @@ async def pg_app() -> AsyncIterator[FastAPI]:
 async def pg_client(pg_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with http_client(pg_app) as client:
         yield client
-
-
-def sessions(application: FastAPI) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = application.state.sessionmaker
-    return maker
 
 
 async def make_variants(application: FastAPI, count: int, *, stock: int) -> list[uuid.UUID]:
@@ -163,7 +120,7 @@ async def race_for_last_units(application: FastAPI, client: httpx.AsyncClient) -
         *(
             client.post(
                 "/v1/checkout",
-                json=checkout_body(cart_id, f"buyer{i}@example.com"),
+                json=checkout_body(cart_id, email=f"buyer{i}@example.com"),
                 headers={"Idempotency-Key": f"race-{uuid.uuid4().hex}"},
             )
             for i, cart_id in enumerate(carts)
@@ -197,9 +154,11 @@ async def test_fifty_buyers_race_for_five_units_on_postgres(
 
 
 async def test_fifty_buyers_race_for_five_units_on_sqlite(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'race.db'}"
-    await asyncio.to_thread(migrate, url)
-    async with running_app(url) as application, http_client(application) as client:
+    url = await dedicated_sqlite_database(tmp_path, "race.db")
+    async with (
+        running_app(url, checkout_max_per_ip=10_000) as application,
+        http_client(application) as client,
+    ):
         await race_for_last_units(application, client)
 
 
@@ -210,7 +169,7 @@ async def test_one_idempotency_key_sent_twenty_times_at_once_makes_one_order(
     (variant_id,) = await make_variants(pg_app, 1, stock=STOCK)
     cart_id = await guest_cart(pg_client, variant_id)
     email = f"retry-{uuid.uuid4().hex[:12]}@example.com"
-    body = checkout_body(cart_id, email)
+    body = checkout_body(cart_id, email=email)
     key = f"same-{uuid.uuid4().hex}"
 
     answers = await asyncio.gather(
@@ -260,7 +219,7 @@ async def test_multi_line_checkouts_in_opposite_orders_do_not_deadlock(
         *(
             pg_client.post(
                 "/v1/checkout",
-                json=checkout_body(cart_id, f"pair{i}@example.com"),
+                json=checkout_body(cart_id, email=f"pair{i}@example.com"),
                 headers={"Idempotency-Key": f"pair-{uuid.uuid4().hex}"},
             )
             for i, cart_id in enumerate(carts)
@@ -293,7 +252,7 @@ async def race_for_one_cart(application: FastAPI, client: httpx.AsyncClient) -> 
         *(
             client.post(
                 "/v1/checkout",
-                json=checkout_body(cart_id, email),
+                json=checkout_body(cart_id, email=email),
                 headers={"Idempotency-Key": f"cart-race-{uuid.uuid4().hex}"},
             )
             for _ in range(CHECKOUTS)
@@ -324,9 +283,11 @@ async def test_concurrent_checkouts_of_one_cart_make_one_order_on_postgres(
 
 
 async def test_concurrent_checkouts_of_one_cart_make_one_order_on_sqlite(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'one-cart.db'}"
-    await asyncio.to_thread(migrate, url)
-    async with running_app(url) as application, http_client(application) as client:
+    url = await dedicated_sqlite_database(tmp_path, "one-cart.db")
+    async with (
+        running_app(url, checkout_max_per_ip=10_000) as application,
+        http_client(application) as client,
+    ):
         await race_for_one_cart(application, client)
 
 
@@ -343,7 +304,7 @@ async def test_line_edits_racing_checkouts_of_the_cart_never_fail_or_leak_stock(
         *(
             pg_client.post(
                 "/v1/checkout",
-                json=checkout_body(cart_id, email),
+                json=checkout_body(cart_id, email=email),
                 headers={"Idempotency-Key": f"edit-race-{uuid.uuid4().hex}"},
             )
             if i % 2 == 0

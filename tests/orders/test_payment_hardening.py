@@ -14,10 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.accounts.models import Role
 from app.adapters.payments.base import (
     PaymentIntent,
     PaymentRequest,
@@ -36,16 +35,18 @@ from app.core.db import utcnow
 from app.core.settings import CaptureSetting
 from app.orders.fulfilment import expire_unpaid
 from app.orders.models import Order, OrderStatus
-from app.outbox.models import OutboxMessage
-from tests.factories import signed_in
 from tests.orders.conftest import (
-    PROBLEM,
     WEBHOOK_SECRET,
     PlacedOrder,
+    intent_of,
+    outbox_count,
+    paid_order,
     pay,
     place_order,
+    problem_type,
     send_webhook,
     settings_changed,
+    state_changed,
     stock_of,
     webhook_event,
 )
@@ -119,44 +120,15 @@ class RecordingCarrier(FreeShipping):
 @pytest.fixture
 def recording(bound_app: FastAPI) -> Iterator[RecordingProvider]:
     provider = RecordingProvider()
-    saved = bound_app.state.payment_provider
-    bound_app.state.payment_provider = provider
-    yield provider
-    bound_app.state.payment_provider = saved
+    with state_changed(bound_app, payment_provider=provider):
+        yield provider
 
 
 @pytest.fixture
 def carrier(bound_app: FastAPI) -> Iterator[RecordingCarrier]:
     carrier = RecordingCarrier()
-    saved = bound_app.state.shipping_carrier
-    bound_app.state.shipping_carrier = carrier
-    yield carrier
-    bound_app.state.shipping_carrier = saved
-
-
-@pytest.fixture
-async def staff(client: httpx.AsyncClient, session: AsyncSession) -> dict[str, str]:
-    _, headers = await signed_in(client, session, role=Role.staff)
-    return headers
-
-
-def problem_type(response: httpx.Response) -> str:
-    kind: str = response.json()["type"]
-    assert kind.startswith(PROBLEM), kind
-    return kind.removeprefix(PROBLEM)
-
-
-async def count_kind(session: AsyncSession, kind: str) -> int:
-    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == kind)
-    return int(await session.scalar(query) or 0)
-
-
-async def intent_of(session: AsyncSession, order: PlacedOrder) -> str:
-    intent_id = await session.scalar(
-        select(Order.payment_intent_id).where(Order.id == uuid.UUID(order.id))
-    )
-    assert intent_id is not None
-    return intent_id
+    with state_changed(bound_app, shipping_carrier=carrier):
+        yield carrier
 
 
 async def admin_view(
@@ -209,13 +181,6 @@ async def disputed(client: httpx.AsyncClient, session: AsyncSession, order: Plac
     assert response.status_code == 200, response.text
 
 
-async def paid_order(client: httpx.AsyncClient, session: AsyncSession) -> PlacedOrder:
-    order = await place_order(client, session)
-    response = await pay(client, order)
-    assert response.status_code == 200, response.text
-    return order
-
-
 # ---- item 4: card testing ----
 
 
@@ -239,7 +204,7 @@ async def test_forty_declined_attempts_on_a_guest_order_are_throttled_and_the_ha
     await session.refresh(order_row)
     assert order_row.status == OrderStatus.cancelled
     assert await stock_of(session, order.variant_id) == 3
-    assert await count_kind(session, "payment_failed") == 1
+    assert await outbox_count(session, "payment_failed") == 1
 
 
 async def test_payment_attempts_from_one_address_are_throttled_across_orders(
@@ -303,10 +268,7 @@ async def test_partial_refunds_by_webhook_add_up_and_a_late_event_does_not_undo_
 async def test_cancelling_an_order_refunded_at_the_processor_makes_no_processor_call(
     client: httpx.AsyncClient, session: AsyncSession, recording: RecordingProvider
 ) -> None:
-    order = await paid_order(
-        client,
-        session,
-    )
+    order = await paid_order(client, session)
     await refunded_by_processor(client, session, order, order.total)
     recording.calls.clear()
 
@@ -379,7 +341,7 @@ async def test_a_succeeded_webhook_that_does_not_match_the_order_is_flagged_not_
     view = await admin_view(client, order, staff)
     assert view["status"] == "pending_payment"
     assert "amount mismatch" in view["payment_review"]
-    assert await count_kind(session, "order_confirmation") == 0
+    assert await outbox_count(session, "order_confirmation") == 0
 
 
 async def test_a_confirm_that_took_another_amount_is_flagged_not_paid(

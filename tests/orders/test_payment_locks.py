@@ -5,13 +5,11 @@ PostgreSQL only (SQLite has no row locks), on a dedicated database with real com
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -23,13 +21,13 @@ from app.adapters.payments.base import PaymentIntent
 from app.adapters.payments.fake import FakePaymentProvider
 from app.adapters.shipping.base import Parcel, Recipient, Shipment
 from app.adapters.shipping.free import FreeShipping
-from app.cli import migrate
 from app.core.db import utcnow
 from app.orders.fulfilment import expire_unpaid
 from app.orders.models import Order
-from tests.conftest import recreate_pg_database, unavailable
 from tests.factories import bearer, login, make_account, make_category, make_product
-from tests.orders.test_concurrency import guest_cart, http_client, running_app, sessions
+from tests.orders.conftest import checkout_body
+from tests.orders.test_concurrency import guest_cart
+from tests.realdb import dedicated_pg_database, http_client, running_app, sessions
 
 
 class Gate:
@@ -76,14 +74,8 @@ class GatedCarrier(FreeShipping):
 
 @pytest.fixture(scope="module")
 async def pg_app() -> AsyncIterator[FastAPI]:
-    name = os.environ.get("FACET_TEST_PG_DATABASE", "facet_test") + "_locks"
-    try:
-        url = await recreate_pg_database(name)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable("PostgreSQL", exc)
-        raise
-    await asyncio.to_thread(migrate, url)
-    async with running_app(url) as application:
+    url = await dedicated_pg_database("_locks")
+    async with running_app(url, checkout_max_per_ip=10_000) as application:
         yield application
 
 
@@ -106,19 +98,7 @@ async def placed_order(application: FastAPI, client: httpx.AsyncClient) -> dict[
     cart_id = await guest_cart(client, variant_id)
     response = await client.post(
         "/v1/checkout",
-        json={
-            "cart_id": cart_id,
-            "email": "ada@example.com",
-            "phone": "+44 20 7946 0000",
-            "shipping_address": {
-                "full_name": "Ada Lovelace",
-                "line1": "12 St James's Square",
-                "city": "London",
-                "postal_code": "SW1Y 4JH",
-                "country": "GB",
-            },
-            "is_adult": True,
-        },
+        json=checkout_body(cart_id),
         headers={"Idempotency-Key": f"locks-{uuid.uuid4().hex}"},
     )
     assert response.status_code == 201, response.text

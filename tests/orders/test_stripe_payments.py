@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Role
 from app.adapters.payments.stripe import StripePaymentProvider
 from app.adapters.payments.webhooks import sign_payload
 from app.core.settings import CaptureSetting, PaymentProviderName
@@ -28,16 +27,16 @@ from tests.adapters.test_payments_stripe import (  # the loopback server, reset 
     fake_stripe,  # noqa: F401
     stripe_server,  # noqa: F401
 )
-from tests.factories import signed_in
 from tests.orders.conftest import (
     ADDRESS,
-    PROBLEM,
     PlacedOrder,
     checkout_body,
     outbox_kinds,
     pay,
     place_order,
+    problem_type,
     settings_changed,
+    state_changed,
 )
 
 WEBHOOK_SECRET = "whsec_facet_orders_loopback"
@@ -77,27 +76,15 @@ async def stripe(
     adapter = StripePaymentProvider(
         api_key=API_KEY, webhook_secret=WEBHOOK_SECRET, api_base=base_url, timeout=CLIENT_TIMEOUT
     )
-    saved = bound_app.state.payment_provider
-    bound_app.state.payment_provider = adapter
     try:
         # Orders record the configured processor, so configure the one in use.
-        with settings_changed(bound_app, payment_provider=PaymentProviderName.stripe):
+        with (
+            state_changed(bound_app, payment_provider=adapter),
+            settings_changed(bound_app, payment_provider=PaymentProviderName.stripe),
+        ):
             yield Loopback(adapter, fake_stripe)
     finally:
-        bound_app.state.payment_provider = saved
         await adapter.close()
-
-
-@pytest.fixture
-async def staff(client: httpx.AsyncClient, session: AsyncSession) -> dict[str, str]:
-    _, headers = await signed_in(client, session, role=Role.staff)
-    return headers
-
-
-def problem_type(response: httpx.Response) -> str:
-    kind: str = response.json()["type"]
-    assert kind.startswith(PROBLEM), kind
-    return kind.removeprefix(PROBLEM)
 
 
 async def stored(session: AsyncSession, order: PlacedOrder) -> tuple[OrderStatus, str | None]:

@@ -5,38 +5,23 @@ session for the busy timeout and fail; each throttled route must count first."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from app.cli import migrate
 from app.core.ratelimit import DatabaseRateLimitBackend, RateLimitCounter
-from app.main import create_app
-from tests.conftest import make_settings
 from tests.factories import make_category, make_product
 from tests.orders.conftest import checkout_body, new_key, variant_ids
-
-
-@asynccontextmanager
-async def sqlite_app(path: Path) -> AsyncIterator[FastAPI]:
-    url = f"sqlite+aiosqlite:///{path}"
-    await asyncio.to_thread(migrate, url)
-    # A short busy timeout turns a request waiting on its own lock into a quick failure.
-    application = create_app(make_settings(url))
-    async with application.router.lifespan_context(application):
-        yield application
+from tests.realdb import dedicated_sqlite_database, running_app
 
 
 async def test_checkout_pay_and_track_count_in_the_database_without_waiting_on_themselves(
     tmp_path: Path,
 ) -> None:
-    async with sqlite_app(tmp_path / "counters.db") as application:
+    url = await dedicated_sqlite_database(tmp_path, "counters.db")
+    async with running_app(url) as application:
         assert isinstance(application.state.rate_limit_backend, DatabaseRateLimitBackend)
         async with application.state.sessionmaker() as session:
             category = await make_category(session, f"counters-{uuid.uuid4().hex[:8]}")

@@ -8,7 +8,6 @@ import email
 import io
 import logging
 import os
-import socket
 import sys
 import threading
 from collections import Counter
@@ -18,7 +17,6 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
@@ -27,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.adapters.mail.base import MailRejected, MailUnavailable, OutgoingEmail
 from app.adapters.mail.sink import MailSink
-from app.cli import PROJECT_ROOT, migrate
+from app.cli import PROJECT_ROOT
 from app.core.db import create_engine, create_sessionmaker, utcnow
 from app.core.logging import JsonFormatter
 from app.main import create_app
@@ -40,7 +38,9 @@ from app.outbox.service import (
     enqueue_email,
     run_once,
 )
-from tests.conftest import make_settings, recreate_pg_database, unavailable
+from tests.conftest import make_settings
+from tests.processes import free_port
+from tests.realdb import dedicated_pg_database, dedicated_sqlite_database
 
 
 class Recorder:
@@ -70,9 +70,7 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 async def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('outbox') / 'outbox.db'}"
-    await asyncio.to_thread(migrate, url)
-    return url
+    return await dedicated_sqlite_database(tmp_path_factory.mktemp("outbox"), "outbox.db")
 
 
 @pytest.fixture(scope="module")
@@ -335,13 +333,6 @@ class GatedInbox:
         return "250 Message accepted for delivery"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def gated_smtp() -> Iterator[tuple[GatedInbox, int]]:
     inbox = GatedInbox()
@@ -357,14 +348,7 @@ def gated_smtp() -> Iterator[tuple[GatedInbox, int]]:
 
 @pytest.fixture(scope="module")
 async def pg_url() -> str:
-    name = os.environ.get("FACET_TEST_PG_DATABASE", "facet_test") + "_outbox"
-    try:
-        url = await recreate_pg_database(name)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable("PostgreSQL", exc)
-        raise
-    await asyncio.to_thread(migrate, url)
-    return url
+    return await dedicated_pg_database("_outbox")
 
 
 @pytest.fixture(scope="module")

@@ -4,24 +4,20 @@ at once, each in its own committed transaction, against a dedicated database."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, func, select
 
 from app.accounts.models import Account, Role
-from app.cli import migrate
 from app.outbox.models import OutboxMessage
 from app.privacy.models import PolicyAcceptance, PolicyVersion
 from app.privacy.service import NOTICE_EMAIL_KIND
-from tests.conftest import recreate_pg_database, unavailable
 from tests.factories import bearer, login, make_account
-from tests.orders.test_concurrency import http_client, running_app, sessions
+from tests.realdb import dedicated_pg_database, http_client, running_app, sessions
 
 PUBLISHERS = 6
 ACCEPTANCES = 10
@@ -29,13 +25,7 @@ ACCEPTANCES = 10
 
 @pytest.fixture(scope="module")
 async def pg_app() -> AsyncIterator[FastAPI]:
-    name = os.environ.get("FACET_TEST_PG_DATABASE", "facet_test") + "_privacy_race"
-    try:
-        url = await recreate_pg_database(name)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable("PostgreSQL", exc)
-        raise
-    await asyncio.to_thread(migrate, url)
+    url = await dedicated_pg_database("_privacy_race")
     async with running_app(url) as application:
         yield application
 

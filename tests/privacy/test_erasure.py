@@ -31,7 +31,6 @@ from app.core.idempotency import IdempotencyRecord
 from app.orders.models import Order, OrderStatus
 from app.outbox.service import run_once
 from app.privacy.service import RECEIPT_SUBJECT
-from tests.adapters.test_mail import free_port
 from tests.factories import DEFAULT_PASSWORD, bearer, login, signed_in
 from tests.orders.conftest import (
     PlacedOrder,
@@ -40,6 +39,7 @@ from tests.orders.conftest import (
     provider,  # noqa: F401  (fixture)
     stock_of,
 )
+from tests.processes import free_port
 
 PROBLEM = "https://facet.example/problems/"
 

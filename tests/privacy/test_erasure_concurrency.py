@@ -4,22 +4,18 @@ concurrent requests, each in its own committed transaction, on a dedicated datab
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.cli import migrate
-from app.main import create_app
-from tests.conftest import make_settings, recreate_pg_database, unavailable
 from tests.factories import DEFAULT_PASSWORD
 from tests.orders.conftest import checkout_body, new_key
-from tests.orders.test_concurrency import http_client, make_variants, sessions
+from tests.orders.test_concurrency import make_variants
 from tests.privacy.test_erasure import marked, new_markers, register
+from tests.realdb import dedicated_pg_database, http_client, running_app, sessions
 
 ROUNDS = 8
 CHECKOUTS = 8
@@ -31,17 +27,11 @@ ROUND_START_SECONDS = 0.07
 
 @pytest.fixture(scope="module")
 async def pg_app() -> AsyncIterator[FastAPI]:
-    name = os.environ.get("FACET_TEST_PG_DATABASE", "facet_test") + "_erasure_race"
-    try:
-        url = await recreate_pg_database(name)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        unavailable("PostgreSQL", exc)
-        raise
-    await asyncio.to_thread(migrate, url)
+    url = await dedicated_pg_database("_erasure_race")
     # Every simulated customer registers and checks out from one test address.
-    settings = make_settings(url, checkout_max_per_ip=10_000, registrations_per_ip_per_hour=10_000)
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(
+        url, checkout_max_per_ip=10_000, registrations_per_ip_per_hour=10_000
+    ) as application:
         yield application
 
 

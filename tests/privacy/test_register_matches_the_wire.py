@@ -11,8 +11,7 @@ from __future__ import annotations
 import email
 import json
 import re
-import socket
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from email import policy
 from typing import Any
@@ -28,9 +27,11 @@ from app.adapters.mail.smtp import SmtpMailer
 from app.adapters.payments.authorizenet import AuthorizeNetPaymentProvider
 from app.adapters.payments.base import CaptureMode, OpaqueCard, PaymentRequest
 from app.adapters.payments.stripe import StripePaymentProvider
-from app.adapters.shipping.base import RECIPIENT_FIELDS, Parcel, Recipient
+from app.adapters.shipping.base import RECIPIENT_FIELDS
 from app.adapters.shipping.fedex import FedExCarrier
 from tests.adapters import fake_authorizenet, fake_fedex, fake_stripe
+from tests.adapters.fake_fedex import PARCEL, RECIPIENT
+from tests.processes import free_port
 
 pytestmark = pytest.mark.filterwarnings(
     # The Stripe SDK hands httpx the encoded form as `data=`; the warning is the SDK's.
@@ -43,17 +44,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 STRIPE_KEY = "sk_test_register"
-RECIPIENT = Recipient(
-    full_name="Ada Lovelace",
-    line1="12 St James's Square",
-    line2="Flat 3",
-    city="Springfield",
-    region="IL",
-    postal_code="62701",
-    country="US",
-    phone="+1 217 555 0100",
-)
-PARCEL = Parcel(weight_grams=400, declared_value_minor=125_000, currency="USD")
 MESSAGE = OutgoingEmail(
     message_id="0b7e6c1e-2f0a-4d67-9a57-2f1c6f0e9d11",
     to="Ada Lovelace <ada@example.com>",
@@ -136,46 +126,41 @@ def declared(processor: Processor) -> set[Wire]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- Stripe ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def stripe_wire() -> Iterator[tuple[Recorder, str]]:
+async def stripe_wire() -> AsyncIterator[tuple[Recorder, StripePaymentProvider]]:
+    """The real Stripe adapter, talking to the fake through a recorder."""
     recorder = Recorder(fake_stripe.FakeStripe(STRIPE_KEY).app)
     with fake_stripe.serve(recorder) as base_url:  # type: ignore[arg-type]
-        yield recorder, base_url
+        provider = StripePaymentProvider(
+            api_key=STRIPE_KEY, webhook_secret="whsec_register", api_base=base_url
+        )
+        try:
+            yield recorder, provider
+        finally:
+            await provider.close()
 
 
 async def test_stripe_receives_exactly_the_declared_fields(
-    stripe_wire: tuple[Recorder, str],
+    stripe_wire: tuple[Recorder, StripePaymentProvider],
 ) -> None:
-    recorder, base_url = stripe_wire
-    provider = StripePaymentProvider(
-        api_key=STRIPE_KEY, webhook_secret="whsec_register", api_base=base_url
+    recorder, provider = stripe_wire
+    # Every call the port has: pay with a hold, look, capture, refund in part and in
+    # full; then a second order cancelled before payment.
+    held = await provider.create_intent(
+        PaymentRequest("ord_1", "FCT-1001", 129_900, "USD", CaptureMode.manual, "order-1-i")
     )
-    try:
-        # Every call the port has: pay with a hold, look, capture, refund in part and in
-        # full; then a second order cancelled before payment.
-        held = await provider.create_intent(
-            PaymentRequest("ord_1", "FCT-1001", 129_900, "USD", CaptureMode.manual, "order-1-i")
-        )
-        await provider.confirm(held.id, payment_method="pm_card_visa", idempotency_key="c-1")
-        await provider.retrieve(held.id)
-        await provider.capture(held.id, idempotency_key="order-1-capture")
-        await provider.refund(held.id, amount_minor=10_000, idempotency_key="order-1-r1")
-        await provider.refund(held.id, amount_minor=None, idempotency_key="order-1-r2")
-        dropped = await provider.create_intent(
-            PaymentRequest("ord_2", "FCT-1002", 5_000, "USD", CaptureMode.automatic, "order-2-i")
-        )
-        await provider.cancel(dropped.id, idempotency_key="order-2-cancel")
-    finally:
-        await provider.close()
+    await provider.confirm(held.id, payment_method="pm_card_visa", idempotency_key="c-1")
+    await provider.retrieve(held.id)
+    await provider.capture(held.id, idempotency_key="order-1-capture")
+    await provider.refund(held.id, amount_minor=10_000, idempotency_key="order-1-r1")
+    await provider.refund(held.id, amount_minor=None, idempotency_key="order-1-r2")
+    dropped = await provider.create_intent(
+        PaymentRequest("ord_2", "FCT-1002", 5_000, "USD", CaptureMode.automatic, "order-2-i")
+    )
+    await provider.cancel(dropped.id, idempotency_key="order-2-cancel")
 
     received = set().union(*(http_wires(request) for request in recorder.requests))
     assert len(recorder.requests) == 8
@@ -184,19 +169,13 @@ async def test_stripe_receives_exactly_the_declared_fields(
 
 
 async def test_stripe_is_told_nothing_personal_and_no_telemetry(
-    stripe_wire: tuple[Recorder, str],
+    stripe_wire: tuple[Recorder, StripePaymentProvider],
 ) -> None:
-    recorder, base_url = stripe_wire
-    provider = StripePaymentProvider(
-        api_key=STRIPE_KEY, webhook_secret="whsec_register", api_base=base_url
+    recorder, provider = stripe_wire
+    intent = await provider.create_intent(
+        PaymentRequest("ord_1", "FCT-1001", 129_900, "USD", CaptureMode.automatic, "k-1")
     )
-    try:
-        intent = await provider.create_intent(
-            PaymentRequest("ord_1", "FCT-1001", 129_900, "USD", CaptureMode.automatic, "k-1")
-        )
-        await provider.confirm(intent.id, payment_method="pm_card_visa", idempotency_key="k-2")
-    finally:
-        await provider.close()
+    await provider.confirm(intent.id, payment_method="pm_card_visa", idempotency_key="k-2")
 
     create, confirm = recorder.requests
     assert dict(parse_qsl(create.body.decode())) == {
@@ -270,23 +249,16 @@ async def test_authorizenet_receives_exactly_the_declared_fields(
 
 
 @pytest.fixture
-def fedex_wire() -> Iterator[tuple[Recorder, fake_fedex.FakeFedEx, str]]:
+async def fedex_wire() -> AsyncIterator[tuple[Recorder, fake_fedex.FakeFedEx, FedExCarrier]]:
+    """The real FedEx adapter, talking to the fake through a recorder."""
     fake = fake_fedex.FakeFedEx()
     recorder = Recorder(fake.app)
     with fake_fedex.serve(recorder) as base_url:  # type: ignore[arg-type]
-        yield recorder, fake, base_url
-
-
-def fedex_carrier(base_url: str) -> FedExCarrier:
-    return FedExCarrier(
-        api_base=base_url,
-        client_id=fake_fedex.CLIENT_ID,
-        client_secret=fake_fedex.CLIENT_SECRET,
-        account_number="740561073",
-        ship_from_postal_code="10036",
-        ship_from_country="US",
-        timeout_seconds=5.0,
-    )
+        carrier = fake_fedex.make_carrier(base_url, timeout_seconds=5.0)
+        try:
+            yield recorder, fake, carrier
+        finally:
+            await carrier.close()
 
 
 def values_at(document: Any, path: str) -> list[Any]:
@@ -301,19 +273,15 @@ def values_at(document: Any, path: str) -> list[Any]:
 
 
 async def test_fedex_receives_exactly_the_declared_fields(
-    fedex_wire: tuple[Recorder, fake_fedex.FakeFedEx, str],
+    fedex_wire: tuple[Recorder, fake_fedex.FakeFedEx, FedExCarrier],
 ) -> None:
-    recorder, fake, base_url = fedex_wire
-    carrier = fedex_carrier(base_url)
-    try:
-        await carrier.quote(RECIPIENT, PARCEL)
-        shipment = await carrier.create_shipment(
-            RECIPIENT, PARCEL, reference="FCT-1001", idempotency_key="order-1-ship"
-        )
-        fake.scans[shipment.tracking_number] = []
-        await carrier.track(shipment.tracking_number)
-    finally:
-        await carrier.close()
+    recorder, fake, carrier = fedex_wire
+    await carrier.quote(RECIPIENT, PARCEL)
+    shipment = await carrier.create_shipment(
+        RECIPIENT, PARCEL, reference="FCT-1001", idempotency_key="order-1-ship"
+    )
+    fake.scans[shipment.tracking_number] = []
+    await carrier.track(shipment.tracking_number)
 
     paths = [request.path for request in recorder.requests]
     assert paths == [
@@ -329,16 +297,12 @@ async def test_fedex_receives_exactly_the_declared_fields(
 
 
 async def test_fedex_gets_each_recipient_field_where_the_register_says(
-    fedex_wire: tuple[Recorder, fake_fedex.FakeFedEx, str],
+    fedex_wire: tuple[Recorder, fake_fedex.FakeFedEx, FedExCarrier],
 ) -> None:
-    recorder, _, base_url = fedex_wire
-    carrier = fedex_carrier(base_url)
-    try:
-        await carrier.create_shipment(
-            RECIPIENT, PARCEL, reference="FCT-1001", idempotency_key="order-1-ship"
-        )
-    finally:
-        await carrier.close()
+    recorder, _, carrier = fedex_wire
+    await carrier.create_shipment(
+        RECIPIENT, PARCEL, reference="FCT-1001", idempotency_key="order-1-ship"
+    )
 
     [ship] = [r for r in recorder.requests if r.path == fake_fedex.SHIP_PATH]
     body = json.loads(ship.body)
