@@ -26,6 +26,7 @@ from app.adapters.disclosure import (
     Processor,
     ProcessorRole,
     Wire,
+    argument,
     dto_field,
 )
 from app.adapters.mail.base import MailRejected, MailSender, MailUnavailable, OutgoingEmail
@@ -106,6 +107,11 @@ DISCLOSURE = Processor(
             (Wire(Channel.smtp, "EHLO"), Wire(Channel.smtp, "AUTH")),
         ),
     ),
+    withheld={
+        argument(MailSender.forget, "address"): (
+            "an erasure's address: SMTP has no way to recall delivered mail, so nothing is sent"
+        ),
+    },
 )
 
 
