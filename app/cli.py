@@ -144,11 +144,12 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from app.core.logging import configure_logging
     from app.outbox.service import run_once
     from app.outbox.worker import run_worker
+    from app.privacy.consent import may_deliver
 
     configure_logging(get_settings().log_level)
 
     async def once(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]
-        return await run_once(sessionmaker, sender)
+        return await run_once(sessionmaker, sender, may_deliver=may_deliver)
 
     async def forever(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]
         stop = asyncio.Event()
@@ -156,12 +157,16 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await run_worker(
-            sessionmaker, sender, provider, settings, stop=stop, poll_seconds=args.poll
-        )
+            sessionmaker, sender, provider, settings, stop=stop, poll_seconds=args.poll,
+            may_deliver=may_deliver,
+        )  # fmt: skip
 
     if args.once:
         result = asyncio.run(_with_services(once))
-        print(f"sent {result.sent}, retrying {result.retried}, failed {result.failed}")
+        print(
+            f"sent {result.sent}, retrying {result.retried}, failed {result.failed}, "
+            f"suppressed {result.suppressed}"
+        )
     else:
         asyncio.run(_with_services(forever))
     return 0

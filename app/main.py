@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app import __version__
+from app.accounts.directory import SqlAccountDirectory
 from app.adapters.mail import create_mail_sender
 from app.adapters.payments import create_payment_provider
 from app.adapters.shipping import create_shipping_carrier
@@ -29,6 +30,7 @@ from app.core.middleware import (
 from app.core.ratelimit import create_rate_limit_backend
 from app.core.settings import Settings, UnsafeSettingsError, get_settings
 from app.outbox.worker import run_worker
+from app.privacy.consent import may_deliver
 from app.privacy.technical_data import TechnicalDataMiddleware, TechnicalDataRecorder
 
 DESCRIPTION = """\
@@ -57,7 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = asyncio.create_task(
             run_worker(
                 app.state.sessionmaker, app.state.mail_sender, app.state.payment_provider,
-                settings, stop=stop,
+                settings, stop=stop, may_deliver=may_deliver,
             )
         )  # fmt: skip
     recorder: TechnicalDataRecorder = app.state.technical_data
@@ -129,13 +131,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "catalog", "description": "Categories, products, top sellers, pages."},
             {"name": "carts", "description": "Guest and account carts."},
             {"name": "orders", "description": "Checkout, payment, cancellation, tracking."},
-            {"name": "privacy", "description": "The privacy policy and its acceptance."},
+            {
+                "name": "privacy",
+                "description": "The privacy policy, consent opt-out links and the newsletter.",
+            },
             {"name": "webhooks", "description": "Signed events from the payment processor."},
             {"name": "admin", "description": "Staff-only operations."},
         ],
     )
     app.state.settings = settings
     app.state.technical_data = TechnicalDataRecorder()
+    # The privacy domain reaches account addresses only through this (it imports no domain).
+    app.state.account_directory = SqlAccountDirectory()
 
     install_error_handlers(app)
     app.include_router(health_router)

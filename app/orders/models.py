@@ -53,7 +53,6 @@ class Order(IdMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(32), info=PII)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON, info=PII)
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=PII)
-    marketing_opt_in: Mapped[bool] = mapped_column(default=False)
     referral_code: Mapped[str | None] = mapped_column(String(40))
     order_token_hash: Mapped[str] = mapped_column(String(64))
 

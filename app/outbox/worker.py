@@ -19,7 +19,7 @@ from app.core.idempotency import purge_expired
 from app.core.ratelimit import purge_expired_counters
 from app.core.settings import Settings
 from app.orders.fulfilment import expire_unpaid
-from app.outbox.service import DeliveryResult, run_once
+from app.outbox.service import DeliveryCheck, DeliveryResult, run_once
 
 log = logging.getLogger("facet.worker")
 
@@ -55,13 +55,16 @@ async def run_worker(
     *,
     stop: asyncio.Event,
     poll_seconds: float = 1.0,
+    may_deliver: DeliveryCheck | None = None,
 ) -> None:
     worker_id = uuid.uuid4().hex
     last_housekeeping = 0.0
     while not stop.is_set():
         try:
-            result: DeliveryResult = await run_once(sessionmaker, sender, worker_id=worker_id)
-            if result.sent or result.failed:
+            result: DeliveryResult = await run_once(
+                sessionmaker, sender, worker_id=worker_id, may_deliver=may_deliver
+            )
+            if result.sent or result.failed or result.suppressed:
                 log.info("outbox delivered", extra=result.__dict__)
             if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
                 last_housekeeping = time.monotonic()
