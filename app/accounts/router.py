@@ -146,7 +146,7 @@ async def update_me(
 
 @me_router.post(
     "/email-verification",
-    status_code=status.HTTP_202_ACCEPTED,
+    status_code=status.HTTP_204_NO_CONTENT,
     operation_id="resendEmailVerification",
     responses=problem_responses(401, 429),
     dependencies=[Depends(limit_verification_resends)],  # counts before the session is used
@@ -158,7 +158,7 @@ async def resend_email_verification(
     the email is already verified)."""
     if not account.email_verified:
         await verification.send_verification(session, settings, account)
-    return Response(status_code=status.HTTP_202_ACCEPTED)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @me_router.post(

@@ -113,7 +113,7 @@ async def opt_out_one_click(
 
 @newsletter_router.post(
     "/subscriptions",
-    status_code=status.HTTP_202_ACCEPTED,
+    status_code=status.HTTP_204_NO_CONTENT,
     operation_id="subscribeNewsletter",
     responses=problem_responses(429),
     dependencies=[Depends(limit_newsletter_requests)],  # runs before the session is used
@@ -124,7 +124,7 @@ async def subscribe_newsletter(
     """Ask for the newsletter: a confirmation link is mailed (double opt-in). The answer
     is the same for every address; without the 18+ attestation nothing is stored (422)."""
     await newsletter.subscribe(session, settings, body.email, adult=body.is_adult)
-    return Response(status_code=status.HTTP_202_ACCEPTED)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @newsletter_router.post(
@@ -146,7 +146,7 @@ async def confirm_newsletter(
 
 @newsletter_router.post(
     "/unsubscribe",
-    status_code=status.HTTP_202_ACCEPTED,
+    status_code=status.HTTP_204_NO_CONTENT,
     operation_id="unsubscribeNewsletter",
     responses=problem_responses(429),
     dependencies=[Depends(limit_newsletter_requests)],  # runs before the session is used
@@ -163,7 +163,7 @@ async def unsubscribe_newsletter(
         await consent.opt_out(session, settings, body.token, "newsletter")
     elif body.email is not None:
         await newsletter.send_unsubscribe_link(session, settings, directory, body.email)
-    return Response(status_code=status.HTTP_202_ACCEPTED)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @campaigns_router.post(

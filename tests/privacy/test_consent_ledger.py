@@ -238,7 +238,7 @@ async def test_verification_emails_can_be_resent_a_few_times_an_hour(
         for _ in range(allowed + 1)
     ]
 
-    assert answers == [202] * allowed + [429]
+    assert answers == [204] * allowed + [429]
     assert len(await messages(session, kind=VERIFICATION_EMAIL_KIND, to=email)) == allowed + 1
 
 

@@ -48,7 +48,7 @@ async def test_subscribing_grants_nothing_until_the_link_is_followed(
     subject = email_subject(bound_app.state.settings, email)
 
     asked = await subscribe(client, email)
-    assert asked.status_code == 202
+    assert asked.status_code == 204
     assert not await consent.holds(session, subject, "newsletter")
 
     confirmed = await confirm(client, session, email)
@@ -99,7 +99,7 @@ async def test_unsubscribe_answers_are_identical_for_known_and_unknown_addresses
     known = await client.post("/v1/newsletter/unsubscribe", json={"email": subscribed})
     unknown = await client.post("/v1/newsletter/unsubscribe", json={"email": stranger})
 
-    assert known.status_code == 202
+    assert known.status_code == 204
     assert same_answer(known, unknown)
     assert len(await messages(session, kind=UNSUBSCRIBE_KIND, to=subscribed)) == 1
     assert await messages(session, kind=UNSUBSCRIBE_KIND, to=stranger) == []
@@ -116,7 +116,7 @@ async def test_the_mailed_unsubscribe_code_withdraws_the_newsletter(
 
     response = await client.post("/v1/newsletter/unsubscribe", json={"token": token})
 
-    assert response.status_code == 202
+    assert response.status_code == 204
     subject = email_subject(bound_app.state.settings, email)
     assert not await consent.holds(session, subject, "newsletter")
 
@@ -141,6 +141,6 @@ async def test_newsletter_requests_are_limited_per_client_address(
     answers = [(await subscribe(client, unique_email("r"))).status_code for _ in range(allowed)]
     over = await client.post("/v1/newsletter/unsubscribe", json={"email": unique_email()})
 
-    assert answers == [202] * allowed
+    assert answers == [204] * allowed
     assert over.status_code == 429
     assert "Retry-After" in over.headers
