@@ -173,7 +173,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_purge(_: argparse.Namespace) -> int:
+    from app.accounts.verification import purge_finished_tokens
     from app.outbox.worker import housekeeping
+    from app.privacy.newsletter import purge_finished_confirmations
     from app.privacy.technical_data import purge_older_than
 
     async def job(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]
@@ -182,12 +184,15 @@ def _cmd_purge(_: argparse.Namespace) -> int:
             days = await purge_older_than(
                 session, retention_days=settings.technical_data_retention_days
             )
-        return done, days
+            links = await purge_finished_tokens(session)
+            links += await purge_finished_confirmations(session)
+        return done, days, links
 
-    done, technical_days = asyncio.run(_with_services(job))
+    done, technical_days, email_links = asyncio.run(_with_services(job))
     print(
         f"expired {done.expired_orders} unpaid orders, purged {done.purged_carts} carts, "
-        f"{done.purged_keys} idempotency keys and {technical_days} technical-data rows"
+        f"{done.purged_keys} idempotency keys, {email_links} used or expired email links "
+        f"and {technical_days} technical-data rows"
     )
     return 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.errors import InvalidVerificationToken
@@ -78,3 +78,14 @@ async def verify_email(session: AsyncSession, settings: Settings, token: str) ->
         await consent.join_verified_email(session, settings, account.id, account.email)
     await session.flush()
     return account
+
+
+async def purge_finished_tokens(session: AsyncSession) -> int:
+    """Delete verification links that were used or expired (each holds an address)."""
+    now = utcnow()
+    result = await session.execute(
+        delete(EmailVerificationToken).where(
+            (EmailVerificationToken.expires_at <= now) | EmailVerificationToken.used_at.is_not(None)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
@@ -113,3 +113,16 @@ async def send_unsubscribe_link(
                 data_subject=subject,
             )
     await session.flush()
+
+
+async def purge_finished_confirmations(session: AsyncSession) -> int:
+    """Delete confirmation links that were used or expired: an unconfirmed address is
+    kept no longer than its link works."""
+    now = utcnow()
+    result = await session.execute(
+        delete(NewsletterConfirmation).where(
+            (NewsletterConfirmation.expires_at <= now)
+            | NewsletterConfirmation.confirmed_at.is_not(None)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -3,15 +3,24 @@ a minor's request that stores nothing, and a per-address limit."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.models import EmailVerificationToken
+from app.accounts.verification import purge_finished_tokens
+from app.core.db import utcnow
 from app.outbox.models import OutboxMessage
 from app.privacy import consent
 from app.privacy.consent_models import ConsentEvent, NewsletterConfirmation
-from app.privacy.newsletter import CONFIRMATION_KIND, UNSUBSCRIBE_KIND
+from app.privacy.newsletter import (
+    CONFIRMATION_KIND,
+    UNSUBSCRIBE_KIND,
+    purge_finished_confirmations,
+)
 from app.privacy.subjects import email_subject
 from tests.factories import signed_in, unique_email
 from tests.privacy.consent_helpers import consents, latest_token, messages, problem_type
@@ -144,3 +153,30 @@ async def test_newsletter_requests_are_limited_per_client_address(
     assert answers == [204] * allowed
     assert over.status_code == 429
     assert "Retry-After" in over.headers
+
+
+async def test_used_and_expired_email_links_are_purged(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    confirmed, pending, expired = (unique_email("r") for _ in range(3))
+    for email in (confirmed, pending, expired):
+        await subscribe(client, email)
+    await confirm(client, session, confirmed)
+    await session.execute(
+        update(NewsletterConfirmation)
+        .where(NewsletterConfirmation.email == expired)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    account, _ = await signed_in(client, session)
+    await session.execute(
+        update(EmailVerificationToken)
+        .where(EmailVerificationToken.account_id == account.id)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+
+    purged = await purge_finished_confirmations(session) + await purge_finished_tokens(session)
+
+    assert purged == 3
+    left = list(await session.scalars(select(NewsletterConfirmation.email)))
+    assert left == [pending]
+    assert await count(session, EmailVerificationToken) == 0
