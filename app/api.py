@@ -10,6 +10,12 @@ from app.catalog.router import admin_router as catalog_admin_router
 from app.catalog.router import public_router as catalog_router
 from app.orders.router import admin_router as orders_admin_router
 from app.orders.router import router as orders_router
+from app.privacy.consent_router import (
+    campaigns_router,
+    me_consents_router,
+    newsletter_router,
+    opt_out_router,
+)
 from app.privacy.processors import router as processors_router
 from app.privacy.router import admin_router as privacy_admin_router
 from app.privacy.router import me_router as privacy_me_router
@@ -30,5 +36,9 @@ for router in (
     privacy_me_router,
     privacy_admin_router,
     processors_router,
+    me_consents_router,
+    opt_out_router,
+    newsletter_router,
+    campaigns_router,
 ):
     api_router.include_router(router)

@@ -145,11 +145,12 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from app.housekeeping import housekeeping_counts
     from app.outbox.service import run_once
     from app.outbox.worker import run_worker
+    from app.privacy.consent import may_deliver
 
     configure_logging(get_settings().log_level)
 
     async def once(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]
-        return await run_once(sessionmaker, sender)
+        return await run_once(sessionmaker, sender, may_deliver=may_deliver)
 
     async def forever(sessionmaker, sender, provider, settings):  # type: ignore[no-untyped-def]
         stop = asyncio.Event()
@@ -159,11 +160,15 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         await run_worker(
             sessionmaker, sender, stop=stop, poll_seconds=args.poll,
             housekeeping=lambda: housekeeping_counts(sessionmaker, provider, settings),
+            may_deliver=may_deliver,
         )  # fmt: skip
 
     if args.once:
         result = asyncio.run(_with_services(once))
-        print(f"sent {result.sent}, retrying {result.retried}, failed {result.failed}")
+        print(
+            f"sent {result.sent}, retrying {result.retried}, failed {result.failed}, "
+            f"suppressed {result.suppressed}"
+        )
     else:
         asyncio.run(_with_services(forever))
     return 0
@@ -184,7 +189,8 @@ def _cmd_purge(_: argparse.Namespace) -> int:
     done, technical_days = asyncio.run(_with_services(job))
     print(
         f"expired {done.expired_orders} unpaid orders, purged {done.purged_carts} carts, "
-        f"{done.purged_keys} idempotency keys and {technical_days} technical-data rows"
+        f"{done.purged_keys} idempotency keys, {done.purged_email_links} used or expired "
+        f"email links and {technical_days} technical-data rows"
     )
     return 0
 

@@ -1,6 +1,7 @@
 """Periodic jobs that span domains (expire unpaid orders, purge abandoned carts, old
-idempotency keys and rate-limit counters). They live at the entry level, beside the
-CLI: the outbox worker runs them through an injected callable and knows no domain."""
+idempotency keys, rate-limit counters and used or expired email links). They live at
+the entry level, beside the CLI: the outbox worker runs them through an injected
+callable and knows no domain."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.accounts.verification import purge_finished_tokens
 from app.adapters.payments.base import PaymentProvider
 from app.carts.service import purge_abandoned
 from app.core.idempotency import purge_expired
 from app.core.ratelimit import purge_expired_counters
 from app.core.settings import Settings
 from app.orders.fulfilment import expire_unpaid
+from app.privacy.newsletter import purge_finished_confirmations
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class HousekeepingResult:
     expired_orders: int
     purged_carts: int
     purged_keys: int
+    purged_email_links: int
 
 
 async def housekeeping(
@@ -34,7 +38,9 @@ async def housekeeping(
         carts = await purge_abandoned(session, days=settings.cart_abandoned_days)
         keys = await purge_expired(session)
         await purge_expired_counters(session)
-    return HousekeepingResult(expired, carts, keys)
+        links = await purge_finished_tokens(session)
+        links += await purge_finished_confirmations(session)
+    return HousekeepingResult(expired, carts, keys, links)
 
 
 async def housekeeping_counts(

@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app import __version__
+from app.accounts.directory import SqlAccountDirectory
 from app.adapters.mail import create_mail_sender
 from app.adapters.payments import create_payment_provider
 from app.adapters.shipping import create_shipping_carrier
@@ -31,6 +32,7 @@ from app.core.settings import Settings, UnsafeSettingsError, get_settings
 from app.housekeeping import housekeeping_counts
 from app.orders.service import units_sold_since
 from app.outbox.worker import run_worker
+from app.privacy.consent import may_deliver
 from app.privacy.technical_data import TechnicalDataMiddleware, TechnicalDataRecorder
 from app.privacy_handlers import create_registry
 
@@ -63,6 +65,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 housekeeping=lambda: housekeeping_counts(
                     app.state.sessionmaker, app.state.payment_provider, settings
                 ),
+                may_deliver=may_deliver,
             )
         )  # fmt: skip
     recorder: TechnicalDataRecorder = app.state.technical_data
@@ -134,7 +137,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "catalog", "description": "Categories, products, top sellers, pages."},
             {"name": "carts", "description": "Guest and account carts."},
             {"name": "orders", "description": "Checkout, payment, cancellation, tracking."},
-            {"name": "privacy", "description": "The privacy policy and its acceptance."},
+            {
+                "name": "privacy",
+                "description": "The privacy policy, consent opt-out links and the newsletter.",
+            },
             {"name": "webhooks", "description": "Signed events from the payment processor."},
             {"name": "admin", "description": "Staff-only operations."},
         ],
@@ -145,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The personal-data handlers of every domain, in erasure order.
     app.state.privacy_registry = create_registry()
     app.state.technical_data = TechnicalDataRecorder()
+    # The privacy domain reaches account addresses only through this (it imports no domain).
+    app.state.account_directory = SqlAccountDirectory()
 
     install_error_handlers(app)
     app.include_router(health_router)

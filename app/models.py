@@ -7,6 +7,7 @@ from app.core import idempotency, ratelimit
 from app.core.db import Base
 from app.orders import models as orders_models
 from app.outbox import models as outbox_models
+from app.privacy import consent_models
 from app.privacy import models as privacy_models
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "accounts_models",
     "carts_models",
     "catalog_models",
+    "consent_models",
     "idempotency",
     "orders_models",
     "outbox_models",

@@ -120,6 +120,14 @@ async def limit_registrations(
         raise TooManyRequests(window.resets_in, "Too many new accounts from this address.")
 
 
+async def limit_verification_resends(
+    backend: RateLimitDep, settings: SettingsDep, claims: ClaimsDep
+) -> None:
+    window = await backend.hit(f"verify-email:account:{claims.subject}", 3600)
+    if window.count > settings.email_verification_resends_per_hour:
+        raise TooManyRequests(window.resets_in, "Too many verification emails; try later.")
+
+
 async def get_optional_account(
     session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(bearer)]
 ) -> Account | None:

@@ -66,3 +66,9 @@ class StaffOnly(AppError):
 class AddressLimitReached(Conflict):
     type = "address-limit-reached"
     title = "Too many addresses"
+
+
+class InvalidVerificationToken(AppError):
+    status = 422
+    type = "invalid-verification-token"
+    title = "This verification link is not valid, was used already or has expired"

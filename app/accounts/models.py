@@ -35,6 +35,12 @@ class Account(IdMixin, TimestampMixin, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.customer, info=NOT_PII)
     is_active: Mapped[bool] = mapped_column(default=True)
     adult_verified_at: Mapped[datetime]
+    # Set when the owner follows the verification link; a new email clears it.
+    email_verified_at: Mapped[datetime | None]
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def __repr__(self) -> str:  # never print personal fields
         return f"Account(id={self.id!s}, role={self.role})"
@@ -75,6 +81,25 @@ class LoginSession(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class EmailVerificationToken(IdMixin, Base):
+    """A single-use link proving the account owns `email` (stored hashed, expiring).
+
+    It verifies only while the account still has that email: changing the address
+    makes every earlier link useless.
+    """
+
+    __tablename__ = "email_verification_tokens"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, info={"pii": False})
+    email: Mapped[str] = mapped_column(String(254), info=PII)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class RefreshToken(IdMixin, Base):

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.accounts import authentication, service
+from app.accounts import authentication, service, verification
 from app.accounts.deps import (
     ClaimsDep,
     CurrentAccount,
@@ -14,6 +14,7 @@ from app.accounts.deps import (
     PasswordCheckThrottleDep,
     StaffAccount,
     limit_registrations,
+    limit_verification_resends,
 )
 from app.accounts.models import Role
 from app.accounts.schemas import (
@@ -23,6 +24,7 @@ from app.accounts.schemas import (
     AddressCreate,
     AddressRead,
     AddressUpdate,
+    EmailVerification,
     PasswordChange,
     RefreshRequest,
     TokenResponse,
@@ -47,10 +49,28 @@ admin_router = APIRouter(prefix="/admin/accounts", tags=["admin"], route_class=F
     responses=problem_responses(409),
     dependencies=[Depends(limit_registrations)],  # runs before the session is used
 )
-async def create_account(session: SessionDep, body: AccountCreate) -> AccountRead:
+async def create_account(
+    session: SessionDep, settings: SettingsDep, body: AccountCreate
+) -> AccountRead:
     """Register a customer account. Under-18s are refused and nothing is stored (P9).
-    Registrations are limited per client address (429 with `Retry-After`)."""
-    account = await service.register(session, body)
+    Registrations are limited per client address (429 with `Retry-After`). A link to
+    verify the email is sent; `marketing_opt_in` is recorded in the consent ledger."""
+    account = await service.register(session, body, settings=settings)
+    return AccountRead.model_validate(account)
+
+
+@accounts_router.post(
+    "/email-verification",
+    operation_id="verifyEmail",
+    responses=problem_responses(422),
+)
+async def verify_email(
+    session: SessionDep, settings: SettingsDep, body: EmailVerification
+) -> AccountRead:
+    """Verify an account's email with the token from the link sent to it (single use,
+    expiring). Marketing choices made earlier as a guest with this address join the
+    account's consent state."""
+    account = await verification.verify_email(session, settings, body.token)
     return AccountRead.model_validate(account)
 
 
@@ -112,14 +132,33 @@ async def get_me(session: SessionDep, account: CurrentAccount) -> AccountRead:
 async def update_me(
     throttle: PasswordCheckThrottleDep,  # before the session is used: it counts in its own
     session: SessionDep,
+    settings: SettingsDep,
     account: CurrentAccount,
     body: AccountUpdate,
 ) -> AccountRead:
     """Rectify name and phone; changing the email needs `current_password` (P8), whose
-    wrong guesses are throttled like logins."""
+    wrong guesses are throttled like logins. A new email is unverified until the link
+    sent to it is followed."""
     return AccountRead.model_validate(
-        await service.update_profile(session, account, body, throttle)
+        await service.update_profile(session, account, body, throttle, settings)
     )
+
+
+@me_router.post(
+    "/email-verification",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="resendEmailVerification",
+    responses=problem_responses(401, 429),
+    dependencies=[Depends(limit_verification_resends)],  # counts before the session is used
+)
+async def resend_email_verification(
+    session: SessionDep, settings: SettingsDep, account: CurrentAccount
+) -> Response:
+    """Send a new verification link (limited per account per hour; nothing is sent when
+    the email is already verified)."""
+    if not account.email_verified:
+        await verification.send_verification(session, settings, account)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @me_router.post(

@@ -35,6 +35,10 @@ class AccountCreate(InputModel):
     date_of_birth: date = Field(
         description="Checked to be 18 or over (P9), then discarded: only the check is kept."
     )
+    marketing_opt_in: Flag = Field(
+        default=False,
+        description="Marketing email (P2): unticked by default; recorded in the consent ledger.",
+    )
 
 
 class AccountRead(OutputModel):
@@ -44,6 +48,10 @@ class AccountRead(OutputModel):
     phone: str | None
     role: Role
     created_at: datetime
+    email_verified: bool = Field(
+        description="Whether the owner confirmed the email through the link sent to it; "
+        "changing the email clears it."
+    )
     privacy_policy_pending: bool | None = Field(
         default=None,
         description="On GET /v1/me: whether the privacy policy in force still awaits this "
@@ -57,6 +65,12 @@ class AccountUpdate(InputModel):
     email: Email | None = None
     current_password: Annotated[str, StringConstraints(max_length=128)] | None = Field(
         default=None, description="Required to change the email."
+    )
+
+
+class EmailVerification(InputModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=512)] = Field(
+        description="The token from the verification link."
     )
 
 

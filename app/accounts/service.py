@@ -21,10 +21,15 @@ from app.accounts.errors import (
 from app.accounts.models import Account, Address, Role
 from app.accounts.schemas import AccountCreate, AccountUpdate, AddressCreate, AddressUpdate
 from app.accounts.throttle import PasswordThrottle
+from app.accounts.verification import send_verification
 from app.core.db import utcnow
 from app.core.pagination import paginate_by_creation
 from app.core.security import hash_password_in_thread, verify_password_in_thread
+from app.core.settings import Settings, get_settings
+from app.privacy import consent
 from app.privacy import service as privacy_service
+from app.privacy.consent_models import ConsentSource, Purpose
+from app.privacy.subjects import account_subject
 
 ADULT_AGE = 18
 _COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
@@ -62,7 +67,11 @@ async def get_account_by_email(session: AsyncSession, email: str) -> Account | N
 
 
 async def register(
-    session: AsyncSession, data: AccountCreate, *, role: Role = Role.customer
+    session: AsyncSession,
+    data: AccountCreate,
+    *,
+    role: Role = Role.customer,
+    settings: Settings | None = None,
 ) -> Account:
     # The age check comes first: a refused minor's submission stores nothing (P9).
     require_adult(data.date_of_birth)
@@ -85,6 +94,14 @@ async def register(
     except IntegrityError as exc:  # a concurrent registration won the race
         raise EmailTaken() from exc
     await privacy_service.accept_current(session, account.id, required=False)  # P12
+    if data.marketing_opt_in:  # P2: an unticked box records nothing (all starts withdrawn)
+        await consent.record(
+            session,
+            account_subject(account.id),
+            {Purpose.marketing_email: True},
+            source=ConsentSource.registration,
+        )
+    await send_verification(session, settings or get_settings(), account)
     return account
 
 
@@ -102,14 +119,19 @@ async def check_current_password(
 
 
 async def update_profile(
-    session: AsyncSession, account: Account, data: AccountUpdate, throttle: PasswordThrottle
+    session: AsyncSession,
+    account: Account,
+    data: AccountUpdate,
+    throttle: PasswordThrottle,
+    settings: Settings,
 ) -> Account:
     changes = data.model_dump(exclude_unset=True, exclude={"current_password", "email"})
     if "full_name" in changes and changes["full_name"] is None:
         del changes["full_name"]  # a name is required; null means "no change"
     for field, value in changes.items():
         setattr(account, field, value)
-    if data.email is not None and normalize_email(data.email) != account.email:
+    email_changed = data.email is not None and normalize_email(data.email) != account.email
+    if data.email is not None and email_changed:
         await check_current_password(
             account,
             data.current_password,
@@ -120,11 +142,14 @@ async def update_profile(
         if await get_account_by_email(session, new_email) is not None:
             raise EmailTaken()
         account.email = new_email
+        account.email_verified_at = None  # the new address is not proven yet
     try:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
         raise EmailTaken() from exc
+    if email_changed:
+        await send_verification(session, settings, account)
     return account
 
 

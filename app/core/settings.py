@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105
+DEFAULT_PRIVACY_HASH_SECRET = "dev-only-insecure-privacy-hash-secret-change-me"  # noqa: S105
 
 
 class Environment(StrEnum):
@@ -161,6 +162,23 @@ class Settings(BaseSettings):
     # How often each process writes its in-memory request counts; 0 writes only at shutdown.
     technical_data_flush_seconds: float = Field(default=30.0, ge=0, le=3600)
 
+    # ---- Privacy: consent ledger, opt-out links, newsletter, email verification ----
+    # Keys the email hashes of the consent ledger and signs opt-out tokens. Its own key, so
+    # rotating the JWT secret does not orphan the ledger (rotating this one does).
+    privacy_hash_secret: SecretStr = SecretStr(DEFAULT_PRIVACY_HASH_SECRET)
+    # The API's public origin: one-click opt-out links in marketing mail point here.
+    public_api_url: str = "http://localhost:8000"
+    # The storefront page that takes a token from an email link (verification, newsletter).
+    storefront_url: str = "http://localhost:3000"
+    # An email verification or newsletter confirmation link works this long.
+    email_token_hours: int = Field(default=48, ge=1, le=24 * 14)
+    # Verification emails one account may ask for per hour.
+    email_verification_resends_per_hour: int = Field(default=3, ge=1)
+    # Newsletter requests (subscribe, unsubscribe-by-email) per client address per hour.
+    newsletter_requests_per_ip_per_hour: int = Field(default=10, ge=1)
+    # Campaign messages queued per database round trip.
+    campaign_batch_size: int = Field(default=500, ge=1, le=10_000)
+
     @property
     def is_production(self) -> bool:
         return self.env == Environment.production
@@ -180,6 +198,10 @@ class Settings(BaseSettings):
             problems.append("FACET_JWT_SECRET is the development default")
         elif len(self.jwt_secret.get_secret_value()) < 32:
             problems.append("FACET_JWT_SECRET must be at least 32 characters")
+        if self.privacy_hash_secret.get_secret_value() == DEFAULT_PRIVACY_HASH_SECRET:
+            problems.append("FACET_PRIVACY_HASH_SECRET is the development default")
+        elif len(self.privacy_hash_secret.get_secret_value()) < 32:
+            problems.append("FACET_PRIVACY_HASH_SECRET must be at least 32 characters")
         if self.payment_provider == PaymentProviderName.fake:
             problems.append("FACET_PAYMENT_PROVIDER is the fake provider")
         elif self.payment_provider == PaymentProviderName.authorizenet:

@@ -28,6 +28,9 @@ from app.orders.errors import OutOfStock
 from app.orders.models import Order, OrderLine, OrderStatus, PaymentState
 from app.orders.schemas import CheckoutRequest
 from app.orders.service import load_order, record_creation
+from app.privacy import consent
+from app.privacy.consent_models import ConsentSource, Purpose
+from app.privacy.subjects import account_subject
 
 # Crockford's alphabet: no I, L, O or U to misread over the phone.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -112,7 +115,6 @@ async def checkout(
         email=normalize_email(data.email),
         phone=data.phone,
         shipping_address=shipping,
-        marketing_opt_in=data.marketing_opt_in,
         referral_code=data.referral_code,
         order_token_hash=hash_token(token),
         currency=totals.currency,
@@ -133,6 +135,16 @@ async def checkout(
     session.add(order)
     await session.flush()
     record_creation(session, order, actor="customer" if actor else "guest")
+    if data.marketing_opt_in:  # P2: the ledger, not the order, holds the choice
+        choice = {Purpose.marketing_email: True}
+        if actor is not None:
+            await consent.record(
+                session, account_subject(actor.id), choice, source=ConsentSource.checkout
+            )
+        else:  # joins an account once that account verifies this address
+            await consent.record_for_email(
+                session, settings, order.email, choice, source=ConsentSource.checkout
+            )
     await carts.mark_checked_out(session, cart)
     await session.flush()
     return order, token

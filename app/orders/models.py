@@ -53,7 +53,6 @@ class Order(IdMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(254), info=PII)
     phone: Mapped[str | None] = mapped_column(String(32), info=PII)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON, info=PII)
-    marketing_opt_in: Mapped[bool] = mapped_column(default=False)
     # Free text the buyer typed until referrals exist (it may name a friend): personal,
     # exported and erased with the order.
     referral_code: Mapped[str | None] = mapped_column(String(40), info=PII)

@@ -22,7 +22,11 @@ class CheckoutRequest(InputModel):
     shipping_address: PostalAddress
     date_of_birth: date | None = Field(default=None, description="Or send `is_adult: true`.")
     is_adult: Flag | None = Field(default=None, description="An 18+ attestation (P9).")
-    marketing_opt_in: Flag = Field(default=False, description="Unticked by default (P2).")
+    marketing_opt_in: Flag = Field(
+        default=False,
+        description="Marketing email, unticked by default (P2): recorded in the consent "
+        "ledger (for a guest, against a keyed hash of the email until an account verifies it).",
+    )
     referral_code: (
         Annotated[str, StringConstraints(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
         | None

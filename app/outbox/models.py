@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, IdMixin, str_enum, utcnow
@@ -25,6 +26,8 @@ class MessageStatus(StrEnum):
     sending = "sending"
     sent = "sent"
     failed = "failed"  # gave up: permanent refusal or too many attempts
+    # Marketing whose consent was withdrawn before delivery: never sent, not an error.
+    suppressed = "suppressed"
 
 
 class OutboxMessage(IdMixin, Base):
@@ -36,6 +39,12 @@ class OutboxMessage(IdMixin, Base):
     recipient: Mapped[str] = mapped_column(String(254), info=PII)
     subject: Mapped[str] = mapped_column(String(200), info=PII)
     body: Mapped[str] = mapped_column(Text, info=PII)
+    # Whose message it is (`account:<id>` or `email:<keyed hash>`) and, for marketing,
+    # the consent purpose that must still be granted when it is delivered.
+    data_subject: Mapped[str | None] = mapped_column(String(80), info=PII)
+    purpose: Mapped[str | None] = mapped_column(String(32), info=NOT_PII)
+    # Extra headers (the one-click opt-out of marketing mail); the link holds a token.
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=PII)
     status: Mapped[MessageStatus] = mapped_column(
         str_enum(MessageStatus),
         default=MessageStatus.pending,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,12 @@ MAX_ATTEMPTS = 8
 CLAIM_LEASE = timedelta(minutes=5)
 
 
+# Asked before each marketing message is sent: may it still go? Supplied by the entry
+# point (the consent ledger lives in a domain the outbox does not import). Without one,
+# marketing is never delivered; transactional mail never asks.
+DeliveryCheck = Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]
+
+
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, ... capped at one hour."""
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
@@ -34,8 +41,22 @@ def enqueue_email(
     body: str,
     kind: str,
     category: MessageCategory = MessageCategory.transactional,
+    data_subject: str | None = None,
+    purpose: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
-    message = OutboxMessage(category=category, kind=kind, recipient=to, subject=subject, body=body)
+    """Queue one email. Marketing names its subject and purpose: the worker re-checks
+    that consent when it delivers (see `DeliveryCheck`)."""
+    message = OutboxMessage(
+        category=category,
+        kind=kind,
+        recipient=to,
+        subject=subject,
+        body=body,
+        data_subject=data_subject,
+        purpose=purpose,
+        headers=headers,
+    )
     session.add(message)
     return message
 
@@ -75,16 +96,25 @@ class DeliveryResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    suppressed: int = 0
 
 
 async def deliver_claimed(
     sessionmaker: async_sessionmaker[AsyncSession],
     sender: MailSender,
     messages: list[OutboxMessage],
+    *,
+    may_deliver: DeliveryCheck | None = None,
 ) -> DeliveryResult:
-    sent = retried = failed = 0
+    sent = retried = failed = suppressed = 0
     for message in messages:
         outcome: dict[str, object]
+        if message.category == MessageCategory.marketing and not await _still_wanted(
+            sessionmaker, may_deliver, message
+        ):
+            suppressed += 1
+            await _settle(sessionmaker, message, {"status": MessageStatus.suppressed})
+            continue
         try:
             await sender.send(
                 OutgoingEmail(
@@ -92,6 +122,7 @@ async def deliver_claimed(
                     to=message.recipient,
                     subject=message.subject,
                     text=message.body,
+                    headers=dict(message.headers or {}),
                 )
             )
         except MailRejected as exc:
@@ -116,15 +147,34 @@ async def deliver_claimed(
         else:
             sent += 1
             outcome = {"status": MessageStatus.sent, "sent_at": utcnow(), "last_error": None}
-        async with sessionmaker() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message.id, OutboxMessage.claimed_by == message.claimed_by
-                )
-                .values(**outcome)
-            )
-    return DeliveryResult(sent=sent, retried=retried, failed=failed)
+        await _settle(sessionmaker, message, outcome)
+    return DeliveryResult(sent=sent, retried=retried, failed=failed, suppressed=suppressed)
+
+
+async def _still_wanted(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    may_deliver: DeliveryCheck | None,
+    message: OutboxMessage,
+) -> bool:
+    if may_deliver is None:
+        return False
+    # Its own short transaction, read just before sending: a withdrawal committed after
+    # the message was queued (or claimed) is seen here.
+    async with sessionmaker() as session, session.begin():
+        return await may_deliver(session, message)
+
+
+async def _settle(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    message: OutboxMessage,
+    outcome: dict[str, object],
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == message.claimed_by)
+            .values(**outcome)
+        )
 
 
 async def run_once(
@@ -133,6 +183,7 @@ async def run_once(
     *,
     worker_id: str | None = None,
     batch_size: int = 50,
+    may_deliver: DeliveryCheck | None = None,
 ) -> DeliveryResult:
     """Claim and deliver batches until nothing is due."""
     worker_id = worker_id or uuid.uuid4().hex
@@ -142,7 +193,10 @@ async def run_once(
             messages = await claim_batch(session, worker_id=worker_id, limit=batch_size)
         if not messages:
             return total
-        result = await deliver_claimed(sessionmaker, sender, messages)
+        result = await deliver_claimed(sessionmaker, sender, messages, may_deliver=may_deliver)
         total = DeliveryResult(
-            total.sent + result.sent, total.retried + result.retried, total.failed + result.failed
+            total.sent + result.sent,
+            total.retried + result.retried,
+            total.failed + result.failed,
+            total.suppressed + result.suppressed,
         )

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.adapters.mail.base import MailSender
-from app.outbox.service import DeliveryResult, run_once
+from app.outbox.service import DeliveryCheck, DeliveryResult, run_once
 
 log = logging.getLogger("facet.worker")
 
@@ -31,13 +31,16 @@ async def run_worker(
     housekeeping: Housekeeping | None = None,
     stop: asyncio.Event,
     poll_seconds: float = 1.0,
+    may_deliver: DeliveryCheck | None = None,
 ) -> None:
     worker_id = uuid.uuid4().hex
     last_housekeeping = 0.0
     while not stop.is_set():
         try:
-            result: DeliveryResult = await run_once(sessionmaker, sender, worker_id=worker_id)
-            if result.sent or result.failed:
+            result: DeliveryResult = await run_once(
+                sessionmaker, sender, worker_id=worker_id, may_deliver=may_deliver
+            )
+            if result.sent or result.failed or result.suppressed:
                 log.info("outbox delivered", extra=result.__dict__)
             due = time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS
             if housekeeping is not None and due:

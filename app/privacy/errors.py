@@ -30,3 +30,29 @@ class InvalidDateRange(AppError):
     status = 422
     type = "invalid-date-range"
     title = "`from` must not be after `to`"
+
+
+class InvalidOptOutToken(AppError):
+    """A token this service did not sign, or one used for a purpose it does not cover."""
+
+    status = 422
+    type = "invalid-opt-out-token"
+    title = "This opt-out link is not valid"
+
+
+class InvalidConfirmationToken(AppError):
+    status = 422
+    type = "invalid-confirmation-token"
+    title = "This confirmation link is not valid or has expired"
+
+
+class NewsletterAgeRestricted(AppError):
+    status = 422
+    type = "age-restricted"
+    title = "Facet does not collect data from persons under 18"
+
+
+class CampaignChannelUnsupported(AppError):
+    status = 422
+    type = "campaign-channel-unsupported"
+    title = "Campaigns are sent by email only (marketing_email or newsletter)"

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
-from app.core.schemas import Flag, InputModel, IsoDay, OutputModel
+from app.core.schemas import Email, Flag, InputModel, IsoDay, OutputModel
+from app.privacy.consent_models import ConsentSource, Purpose
 
 PolicyText = Annotated[str, StringConstraints(min_length=100, max_length=200_000)]
 NoticeText = Annotated[str, StringConstraints(min_length=10, max_length=500)]
@@ -160,7 +161,6 @@ class ExportOrder(OutputModel):
     email: str
     phone: str | None
     shipping_address: dict[str, Any]
-    marketing_opt_in: bool
     referral_code: str | None
     currency: str
     total_minor: int
@@ -236,3 +236,93 @@ class ErasureReceipt(OutputModel):
     deleted: dict[str, int] = Field(description="Rows deleted, by table.")
     anonymized: dict[str, int] = Field(description="Rows anonymized, by table.")
     kept: list[ErasureKept]
+
+
+# ---- consent ledger, opt-out, newsletter, campaigns ----
+
+OptOutTokenText = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+EmailTokenText = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class ConsentStateRead(OutputModel):
+    purpose: Purpose
+    granted: bool
+    since: datetime | None = Field(description="When it was last chosen; null: never chosen.")
+
+
+class ConsentChoices(InputModel):
+    """One or several purposes to grant (true) or withdraw (false); others are unchanged."""
+
+    marketing_email: Flag | None = None
+    marketing_mail: Flag | None = None
+    marketing_phone: Flag | None = None
+    newsletter: Flag | None = None
+    testimonial_name: Flag | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> ConsentChoices:
+        if not self.model_dump(exclude_none=True):
+            raise ValueError("choose at least one purpose")
+        return self
+
+    def chosen(self) -> dict[Purpose, bool]:
+        return {Purpose(k): v for k, v in self.model_dump(exclude_none=True).items()}
+
+
+class ConsentEventRead(OutputModel):
+    purpose: Purpose
+    granted: bool
+    source: ConsentSource
+    policy_version: int | None = Field(description="The privacy policy version then in force.")
+    recorded_at: datetime
+
+
+class OptOutRequest(InputModel):
+    token: OptOutTokenText = Field(description="The opt-out code from a marketing email.")
+    purpose: (
+        Literal["marketing_email", "marketing_mail", "marketing_phone", "newsletter", "all"] | None
+    ) = Field(
+        default=None,
+        description="The link's own purpose (default), or `all` to stop every marketing.",
+    )
+
+
+class NewsletterSubscribe(InputModel):
+    email: Email
+    is_adult: Flag = Field(description="An 18+ attestation (P9); a minor's request stores nothing.")
+
+
+class NewsletterConfirm(InputModel):
+    token: EmailTokenText
+
+
+class NewsletterUnsubscribe(InputModel):
+    """Either the code of a newsletter email (withdraws at once) or an address (a link is
+    mailed to it if it is subscribed; the answer is the same either way)."""
+
+    token: OptOutTokenText | None = None
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> NewsletterUnsubscribe:
+        if (self.token is None) == (self.email is None):
+            raise ValueError("send either token or email")
+        return self
+
+
+class CampaignCreate(InputModel):
+    purpose: Literal["marketing_email", "newsletter", "marketing_mail", "marketing_phone"] = Field(
+        description="The consent recipients must hold; it also picks the channel. Only the "
+        "email purposes can be sent: postal mail and phone are refused (422)."
+    )
+    subject_line: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=50_000)]
+
+
+class CampaignRead(OutputModel):
+    id: uuid.UUID
+    purpose: Purpose
+    subject_line: str
+    body: str
+    created_at: datetime
+    queued: int = Field(description="Messages queued: one per consenting subject.")

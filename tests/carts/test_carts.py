@@ -124,6 +124,7 @@ async def test_cart_cookie_is_secure_in_production(
         database_url,
         env="production",
         jwt_secret="x" * 40,
+        privacy_hash_secret="p" * 40,
         payment_provider="stripe",
         stripe_api_key="sk_test_x",
         stripe_webhook_secret="whsec_x",

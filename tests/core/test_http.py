@@ -32,6 +32,7 @@ SECRET_IN_MESSAGE = "ada.lovelace@example.com card 4242424242424242"
 PRODUCTION_OVERRIDES: dict[str, object] = {
     "env": "production",
     "jwt_secret": "production-secret-that-is-long-enough-0123456789",
+    "privacy_hash_secret": "production-privacy-hash-key-long-enough-9876543210",
     "payment_provider": "stripe",
     "stripe_api_key": "sk_test_example",
     "stripe_webhook_secret": "whsec_example",

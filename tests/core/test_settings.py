@@ -14,6 +14,7 @@ from app.core.settings import (
     AUTHORIZENET_LIVE_API,
     AUTHORIZENET_SANDBOX_API,
     DEFAULT_JWT_SECRET,
+    DEFAULT_PRIVACY_HASH_SECRET,
     Settings,
     UnsafeSettingsError,
 )
@@ -21,6 +22,7 @@ from app.main import create_app
 from tests.conftest import make_settings
 
 SAFE_SECRET = "production-secret-that-is-long-enough-0123456789"
+SAFE_PRIVACY_SECRET = "production-privacy-hash-key-long-enough-9876543210"
 UNUSED_DATABASE = "sqlite+aiosqlite:////nonexistent-dir/never-opened.db"
 
 
@@ -28,6 +30,7 @@ def production(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "env": "production",
         "jwt_secret": SAFE_SECRET,
+        "privacy_hash_secret": SAFE_PRIVACY_SECRET,
         "payment_provider": "stripe",
         "stripe_api_key": "sk_live_example",
         "stripe_webhook_secret": "whsec_example",
@@ -39,7 +42,12 @@ def production(**overrides: object) -> Settings:
 
 def names(problems: list[str]) -> set[str]:
     """The environment variables the problems tell the operator to fix."""
-    variables = ("FACET_JWT_SECRET", "FACET_PAYMENT_PROVIDER", "FACET_CORS_ORIGINS")
+    variables = (
+        "FACET_JWT_SECRET",
+        "FACET_PRIVACY_HASH_SECRET",
+        "FACET_PAYMENT_PROVIDER",
+        "FACET_CORS_ORIGINS",
+    )
     return {v for v in variables for p in problems if v in p}
 
 
@@ -90,6 +98,23 @@ def test_jwt_secret_of_32_characters_is_accepted() -> None:
     assert production(jwt_secret="s" * 32).production_problems() == []
 
 
+def test_default_privacy_hash_secret_is_a_production_problem() -> None:
+    problems = production(privacy_hash_secret=DEFAULT_PRIVACY_HASH_SECRET).production_problems()
+    assert names(problems) == {"FACET_PRIVACY_HASH_SECRET"}
+
+
+def test_short_privacy_hash_secret_is_a_production_problem() -> None:
+    problems = production(privacy_hash_secret="p" * 31).production_problems()
+    assert names(problems) == {"FACET_PRIVACY_HASH_SECRET"}
+
+
+def test_the_privacy_hash_secret_is_not_the_jwt_secret() -> None:
+    """Rotating one key must not silently change what the other protects."""
+    settings = production()
+    assert settings.privacy_hash_secret.get_secret_value() != settings.jwt_secret.get_secret_value()
+    assert "privacy_hash_secret" in Settings.model_fields
+
+
 def test_fake_payment_provider_is_a_production_problem() -> None:
     problems = production(payment_provider="fake").production_problems()
     assert len(problems) == 1
@@ -134,6 +159,7 @@ def test_production_is_read_from_the_environment(
     assert settings.is_production
     assert names(settings.production_problems()) == {
         "FACET_JWT_SECRET",
+        "FACET_PRIVACY_HASH_SECRET",
         "FACET_PAYMENT_PROVIDER",
         "FACET_CORS_ORIGINS",
     }

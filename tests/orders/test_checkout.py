@@ -20,6 +20,7 @@ from app.catalog.models import InventoryMovement, Metal, MovementReason, Product
 from app.core.db import utcnow
 from app.core.idempotency import IdempotencyRecord
 from app.orders.models import Order, OrderLine
+from app.privacy.consent_models import ConsentEvent
 from tests.factories import make_category, make_product, signed_in
 from tests.orders.conftest import (
     ADDRESS,
@@ -285,16 +286,12 @@ async def test_is_adult_false_is_age_restricted(
 # ---- consent ----
 
 
-async def test_marketing_opt_in_defaults_to_false(
+async def test_checkout_without_the_opt_in_records_no_consent(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    order = await place_order(client, session)
+    await place_order(client, session)
 
-    opted_in = await session.scalar(
-        select(Order.marketing_opt_in).where(Order.id == uuid.UUID(order.id))
-    )
-
-    assert opted_in is False
+    assert await count(session, ConsentEvent) == 0
 
 
 # ---- cart and stock ----
