@@ -95,7 +95,6 @@ class OrdersPersonalData:
                     "email": order.email,
                     "phone": order.phone,
                     "shipping_address": order.shipping_address,
-                    "marketing_opt_in": order.marketing_opt_in,
                     "referral_code": order.referral_code,
                     "currency": order.currency,
                     "total_minor": order.total_minor,
