@@ -149,7 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Cross-domain wiring: the catalog's top sellers read the orders domain's sales.
     app.state.recent_sales = units_sold_since
     # The personal-data handlers of every domain, in erasure order.
-    app.state.privacy_registry = create_registry()
+    app.state.privacy_registry = create_registry(settings)
     app.state.technical_data = TechnicalDataRecorder()
     # The privacy domain reaches account addresses only through this (it imports no domain).
     app.state.account_directory = SqlAccountDirectory()

@@ -3,7 +3,8 @@ every domain, so the privacy domain need import none.
 
 The order is the erasure order, chosen so every link survives until the data it leads
 to is handled: stored idempotent answers and messages are found through the orders'
-ids and addresses, orders through the account, and the account goes last. The cart
+ids and addresses, orders through the account (and the account's verified email), and
+the account goes last. The cart
 comes first: locking it keeps a checkout of it from running during the erasure.
 """
 
@@ -18,9 +19,10 @@ from app.accounts.privacy import AccountsPersonalData, active_account_emails
 from app.carts.privacy import CartsPersonalData
 from app.catalog.privacy import CatalogPersonalData
 from app.core.idempotency import IdempotencyRecord
+from app.core.settings import Settings
 from app.orders.privacy import OrdersPersonalData
 from app.outbox.models import MessageStatus, OutboxMessage
-from app.privacy.personal_data import PolicyAcceptancesPersonalData
+from app.privacy.personal_data import ConsentPersonalData, PolicyAcceptancesPersonalData
 from app.privacy.registry import ErasureResult, Registry, Subject
 
 REDACTED = "(erased)"
@@ -71,16 +73,20 @@ class IdempotencyPersonalData:
 
 
 class OutboxPersonalData:
-    """Messages to the subject's addresses: pending ones are deleted (never sent), sent
-    ones redacted (the row stays as the record that something was sent, and when)."""
+    """Messages to the subject's addresses or naming the subject (`data_subject`, the
+    consent ledger's name): pending ones are deleted (never sent), sent ones redacted
+    (the row stays as the record that something was sent, and when)."""
 
     name = "messages"
     tables = frozenset({"outbox_messages"})
 
     def _to_subject(self, subject: Subject) -> Any:
-        if not subject.mail_addresses:
-            return false()
-        return func.lower(OutboxMessage.recipient).in_(sorted(subject.mail_addresses))
+        found = []
+        if subject.mail_addresses:
+            found.append(func.lower(OutboxMessage.recipient).in_(sorted(subject.mail_addresses)))
+        if subject.consent_subjects:
+            found.append(OutboxMessage.data_subject.in_(sorted(subject.consent_subjects)))
+        return or_(false(), *found)
 
     async def expand(self, session: AsyncSession, subject: Subject) -> None:
         return None
@@ -95,7 +101,7 @@ class OutboxPersonalData:
             "messages": [
                 {"kind": m.kind, "recipient": m.recipient, "subject": m.subject,
                  "body": m.body, "status": m.status.value, "created_at": m.created_at,
-                 "sent_at": m.sent_at}
+                 "sent_at": m.sent_at, "headers": m.headers}
                 for m in rows
             ]
         }  # fmt: skip
@@ -112,7 +118,13 @@ class OutboxPersonalData:
         redacted = await session.execute(
             update(OutboxMessage)
             .where(to_subject, OutboxMessage.status == MessageStatus.sent)
-            .values(recipient=REDACTED_RECIPIENT, subject=REDACTED, body=REDACTED)
+            .values(
+                recipient=REDACTED_RECIPIENT,
+                subject=REDACTED,
+                body=REDACTED,
+                data_subject=None,
+                headers=None,
+            )
             .execution_options(synchronize_session=False)
         )
         result.count_deleted("outbox_messages", int(getattr(deleted, "rowcount", 0) or 0))
@@ -120,7 +132,7 @@ class OutboxPersonalData:
         return result
 
 
-def create_registry() -> Registry:
+def create_registry(settings: Settings) -> Registry:
     return Registry(
         handlers=(
             CartsPersonalData(),  # first: its lock keeps a parallel checkout out
@@ -128,6 +140,7 @@ def create_registry() -> Registry:
             CatalogPersonalData(),
             OrdersPersonalData(),
             OutboxPersonalData(),  # after orders: cancelling an order queues a message
+            ConsentPersonalData(settings),  # its opt-out events name no address
             PolicyAcceptancesPersonalData(),
             AccountsPersonalData(),
         ),

@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account, Address, LoginSession, RefreshToken
+from app.accounts.models import (
+    Account,
+    Address,
+    EmailVerificationToken,
+    LoginSession,
+    RefreshToken,
+)
 from app.privacy.registry import ErasureResult, Subject
 
 NOTICE_BATCH = 500
@@ -41,11 +47,14 @@ async def active_account_emails(
 
 
 class AccountsPersonalData:
-    """The account, its saved addresses, login sessions and refresh tokens. Runs last in
-    an erasure: every other domain finds the subject's rows through the account first."""
+    """The account, its saved addresses, login sessions, refresh tokens and email
+    verification links. Runs last in an erasure: every other domain finds the subject's
+    rows through the account first."""
 
     name = "account"
-    tables = frozenset({"accounts", "addresses", "login_sessions", "refresh_tokens"})
+    tables = frozenset({
+        "accounts", "addresses", "login_sessions", "refresh_tokens", "email_verification_tokens",
+    })  # fmt: skip
 
     async def expand(self, session: AsyncSession, subject: Subject) -> None:
         if subject.account_id is None:
@@ -63,9 +72,10 @@ class AccountsPersonalData:
             subject.add_term(address.full_name)
             subject.add_term(address.line1)
             subject.add_term(address.phone)
-        # Email verification is not built yet, so no address counts as verified and guest
-        # orders placed with it stay apart. Once it is, add `account.email` to
-        # `subject.verified_emails` here when the account's email is verified.
+        # Only a verified address links guest orders placed with it (and the consent it
+        # gave as a guest): before, anyone could have typed it.
+        if account.email_verified:
+            subject.verified_emails.add(account.email.strip().lower())
 
     async def export(self, session: AsyncSession, subject: Subject) -> dict[str, Any]:
         if subject.account_id is None:
@@ -82,6 +92,11 @@ class AccountsPersonalData:
             select(LoginSession)
             .where(LoginSession.account_id == account.id)
             .order_by(LoginSession.started_at)
+        )
+        links = await session.scalars(
+            select(EmailVerificationToken)
+            .where(EmailVerificationToken.account_id == account.id)
+            .order_by(EmailVerificationToken.created_at, EmailVerificationToken.id)
         )
         return {
             "account": {
@@ -101,6 +116,18 @@ class AccountsPersonalData:
                 {"started_at": s.started_at, "expires_at": s.expires_at, "ended_at": s.revoked_at}
                 for s in sessions
             ],
+            "email_verification": {
+                "verified_at": account.email_verified_at,
+                "links": [
+                    {
+                        "email": link.email,
+                        "created_at": link.created_at,
+                        "expires_at": link.expires_at,
+                        "used_at": link.used_at,
+                    }
+                    for link in links
+                ],
+            },
         }
 
     async def check(self, session: AsyncSession, subject: Subject) -> None:
@@ -112,6 +139,7 @@ class AccountsPersonalData:
             return result
         owned = [
             (RefreshToken, RefreshToken.account_id),
+            (EmailVerificationToken, EmailVerificationToken.account_id),
             (LoginSession, LoginSession.account_id),
             (Address, Address.account_id),
             (Account, Account.id),

@@ -47,6 +47,8 @@ class ConsentSource(StrEnum):
     staff = "staff"
     # Carried from the email's own history into the account once the account verified it.
     verified_email = "verified_email"
+    # Written when an erased customer's history is deleted: the opt-out that stays.
+    erasure = "erasure"
 
 
 class ConsentEvent(Base):

@@ -7,10 +7,11 @@ and hands the list to the application. A handler names the tables whose personal
 columns it covers (a test fails on a personal column no handler covers).
 
 A `Subject` starts as an account and/or a set of verified email addresses; `expand`
-adds what each domain links to it (the orders placed by the account or with a
-verified address, the addresses those orders were sent to). Erasure runs the handlers
-in the registry's order, which keeps every link until the data it leads to is
-handled: orders are anonymized before the account is deleted, so `orders.account_id`
+adds what each domain links to it (the orders placed by the account or with a verified
+address, the addresses those orders were sent to), round after round until nothing new
+turns up, since a link found late (the account's verified email) leads others further.
+Erasure runs the handlers in the registry's order, which keeps every link until the data
+it leads to is handled: orders are anonymized before the account is deleted, so `orders.account_id`
 still finds them.
 """
 
@@ -32,10 +33,13 @@ class Subject:
     # The account's own address: messages to it are the subject's, but orders placed
     # with it join the subject only once it is verified.
     account_email: str | None = None
-    # Addresses the subject proved they hold. Until email verification exists nothing
-    # is verified; once it does, the accounts handler adds the verified address here
-    # (its `expand`), and the orders handler then finds guest orders placed with it.
+    # Addresses the subject proved they hold (lower case): the accounts handler adds the
+    # account's email once it is verified, and the orders handler then finds guest orders
+    # placed with it. An unverified address links nothing: anyone can type it.
     verified_emails: set[str] = field(default_factory=set)
+    # The consent ledger's names for the subject: `account:<id>` and the keyed hash
+    # (`email:<hmac>`) of each verified address; outbox messages carry them too.
+    consent_subjects: set[str] = field(default_factory=set)
     order_ids: set[uuid.UUID] = field(default_factory=set)
     # Every address that mail about the subject went to (lower case): the account's,
     # the verified ones and those written on the subject's orders.

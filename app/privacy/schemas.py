@@ -184,6 +184,61 @@ class ExportMessage(OutputModel):
     status: str
     created_at: datetime
     sent_at: datetime | None
+    headers: dict[str, str] | None = Field(
+        default=None, description="Extra mail headers (a marketing email's opt-out link)."
+    )
+
+
+class ExportEmailVerificationLink(OutputModel):
+    email: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
+class ExportEmailVerification(OutputModel):
+    verified_at: datetime | None = Field(description="Null: the account's email is unverified.")
+    links: list[ExportEmailVerificationLink]
+
+
+class ExportConsentState(OutputModel):
+    purpose: Purpose
+    granted: bool
+    since: datetime | None
+
+
+class ExportConsentEvent(OutputModel):
+    subject: str = Field(
+        description="`account:<id>`, or `email:<keyed hash>` for a choice made with a "
+        "verified address before it joined the account."
+    )
+    purpose: Purpose
+    granted: bool
+    source: ConsentSource
+    policy_version: int | None
+    recorded_at: datetime
+
+
+class ExportNewsletterLink(OutputModel):
+    email: str = Field(description='"" once confirmed (the address then lives with the grant).')
+    created_at: datetime
+    expires_at: datetime
+    confirmed_at: datetime | None
+
+
+class ExportNewsletter(OutputModel):
+    subscribed: bool
+    contact_addresses: list[str] = Field(
+        description="Addresses kept to deliver what was asked for without an account."
+    )
+    confirmation_links: list[ExportNewsletterLink]
+
+
+class ExportCampaign(OutputModel):
+    subject: str
+    purpose: Purpose
+    subject_line: str
+    queued_at: datetime
 
 
 class ExportStoredAnswer(OutputModel):
@@ -208,12 +263,23 @@ class PersonalDataExport(OutputModel):
     account: ExportAccount | None = None
     addresses: list[ExportAddress] = []
     login_sessions: list[ExportLoginSession] = []
+    email_verification: ExportEmailVerification | None = None
     cart: list[ExportCartLine] = []
     orders: list[ExportOrder] = Field(
         default=[],
         description="The account's orders; guest orders placed with a verified email too.",
     )
     policy_acceptances: list[ExportPolicyAcceptance] = []
+    consents: list[ExportConsentState] = Field(
+        default=[], description="The account's consent now, every purpose."
+    )
+    consent_history: list[ExportConsentEvent] = Field(
+        default=[], description="Every recorded grant and withdrawal, oldest first."
+    )
+    newsletter: ExportNewsletter | None = None
+    campaigns: list[ExportCampaign] = Field(
+        default=[], description="Marketing campaigns queued for the customer."
+    )
     messages: list[ExportMessage] = []
     stored_answers: list[ExportStoredAnswer] = []
     inventory_notes: list[ExportInventoryNote] = []

@@ -7,6 +7,7 @@ account, in the publishing transaction. The accounts themselves come from a
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -249,11 +250,16 @@ RECEIPT_SUBJECT = "Your Facet account has been erased"
 
 
 async def find_subject(session: AsyncSession, registry: Registry, account_id: uuid.UUID) -> Subject:
-    """The account and everything each domain links to it."""
+    """The account and everything each domain links to it. The handlers run in erasure
+    order (the cart's lock comes first), so a link found by a later one (the account's
+    verified email) is followed by another round until nothing new turns up."""
     subject = Subject(account_id=account_id)
-    for handler in registry.handlers:
-        await handler.expand(session, subject)
-    return subject
+    while True:
+        before = copy.deepcopy(subject)
+        for handler in registry.handlers:
+            await handler.expand(session, subject)
+        if subject == before:
+            return subject
 
 
 async def export_personal_data(

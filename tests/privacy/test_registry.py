@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, MetaData, String, Table, Text
 
 import app.models  # noqa: F401  (every model registered on Base.metadata)
 from app.core.db import Base
+from app.core.settings import get_settings
 from app.privacy_handlers import create_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,18 +48,20 @@ def test_a_column_that_declares_nothing_is_caught() -> None:
 
 
 def test_every_table_with_personal_columns_has_a_registered_handler() -> None:
-    covered = create_registry().covered_tables()
+    covered = create_registry(get_settings()).covered_tables()
     assert personal_tables(Base.metadata) - covered == set()
 
 
 def test_a_personal_table_without_a_handler_is_caught() -> None:
     metadata = MetaData()
     Table("testimonials", metadata, Column("author", String(80), info={"pii": True}))
-    assert personal_tables(metadata) - create_registry().covered_tables() == {"testimonials"}
+    assert personal_tables(metadata) - create_registry(get_settings()).covered_tables() == {
+        "testimonials"
+    }
 
 
 def test_handlers_only_claim_tables_that_exist() -> None:
-    assert create_registry().covered_tables() <= set(Base.metadata.tables)
+    assert create_registry(get_settings()).covered_tables() <= set(Base.metadata.tables)
 
 
 def test_the_layering_contracts_hold() -> None:
@@ -73,7 +76,7 @@ def test_the_layering_contracts_hold() -> None:
 def test_erasure_runs_orders_before_messages_and_the_account_last() -> None:
     """A link must outlive the data it leads to: orders are found through the account,
     the messages about them through the orders' addresses."""
-    tables = [handler.tables for handler in create_registry().handlers]
+    tables = [handler.tables for handler in create_registry(get_settings()).handlers]
     position = {table: i for i, owned in enumerate(tables) for table in owned}
     assert position["idempotency_keys"] < position["orders"] < position["outbox_messages"]
     assert position["accounts"] == len(tables) - 1
