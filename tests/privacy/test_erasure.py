@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import app.models  # noqa: F401  (every table on Base.metadata)
 from app.accounts.models import Account, Role
+from app.accounts.verification import VERIFICATION_EMAIL_KIND
 from app.adapters.mail.base import OutgoingEmail
 from app.adapters.mail.sink import MailSink
 from app.adapters.mail.smtp import SmtpMailer
@@ -30,7 +31,16 @@ from app.core.db import Base
 from app.core.idempotency import IdempotencyRecord
 from app.orders.models import Order, OrderStatus
 from app.outbox.service import run_once
+from app.privacy.consent_models import (
+    MARKETING_PURPOSES,
+    CampaignRecipient,
+    ConsentEvent,
+    ConsentSource,
+    ContactAddress,
+)
+from app.privacy.newsletter import CONFIRMATION_KIND
 from app.privacy.service import RECEIPT_SUBJECT
+from app.privacy.subjects import account_subject, email_subject
 from tests.factories import DEFAULT_PASSWORD, bearer, login, signed_in
 from tests.orders.conftest import (
     PlacedOrder,
@@ -39,6 +49,7 @@ from tests.orders.conftest import (
     provider,  # noqa: F401  (fixture)
     stock_of,
 )
+from tests.privacy.consent_helpers import latest_token
 from tests.processes import free_port
 
 PROBLEM = "https://facet.example/problems/"
@@ -92,6 +103,7 @@ class Customer:
     headers: dict[str, str]
     shipped: PlacedOrder
     unpaid: PlacedOrder
+    guest: PlacedOrder  # placed before registering, joined once the email was verified
 
 
 async def register(client: httpx.AsyncClient, markers: Markers) -> dict[str, str]:
@@ -108,6 +120,25 @@ async def deliver(sessionmaker: async_sessionmaker[AsyncSession], sink: MailSink
     await run_once(sessionmaker, sink)
 
 
+async def verify_email(client: httpx.AsyncClient, session: AsyncSession, email: str) -> None:
+    token = await latest_token(session, kind=VERIFICATION_EMAIL_KIND, to=email)
+    verified = await client.post("/v1/accounts/email-verification", json={"token": token})
+    assert verified.status_code == 200, verified.text
+
+
+async def subscribe_newsletter(
+    client: httpx.AsyncClient, session: AsyncSession, email: str, *, confirm: bool
+) -> None:
+    asked = await client.post(
+        "/v1/newsletter/subscriptions", json={"email": email, "is_adult": True}
+    )
+    assert asked.status_code == 204, asked.text
+    if confirm:
+        token = await latest_token(session, kind=CONFIRMATION_KIND, to=email)
+        confirmed = await client.post("/v1/newsletter/confirm", json={"token": token})
+        assert confirmed.status_code == 204, confirmed.text
+
+
 async def make_customer(
     client: httpx.AsyncClient,
     session: AsyncSession,
@@ -115,10 +146,23 @@ async def make_customer(
     sink: MailSink,
     staff: dict[str, str],
 ) -> Customer:
-    """Registers, saves an address, checks out twice (one order paid and shipped, one
-    left unpaid), gets the emails delivered, and is named in staff notes."""
+    """As a guest: orders with marketing asked for and confirms a newsletter subscription.
+    Then registers, chooses consents, asks for the newsletter again (left unconfirmed),
+    verifies the email (the guest choices and order join the account), saves an address,
+    checks out twice (one order paid and shipped, one left unpaid), receives a campaign,
+    gets the emails delivered, and is named in staff notes."""
     markers = new_markers()
+    guest = await place_order(client, session, email=markers.email, marketing_opt_in=True)
+    await subscribe_newsletter(client, session, markers.email, confirm=True)
     headers = await register(client, markers)
+    chosen = await client.put(
+        "/v1/me/consents",
+        json={"marketing_mail": True, "testimonial_name": True},
+        headers=headers,
+    )
+    assert chosen.status_code == 200, chosen.text
+    await subscribe_newsletter(client, session, markers.email, confirm=False)
+    await verify_email(client, session, markers.email)
     address = {"full_name": markers.name, "line1": markers.street, "city": "Springfield",
                "postal_code": "62701", "country": "US", "phone": markers.phone}  # fmt: skip
     saved = await client.post("/v1/me/addresses", json=address, headers=headers)
@@ -139,9 +183,15 @@ async def make_customer(
         )
     )  # fmt: skip
     await session.commit()
+    queued = await client.post(
+        "/v1/admin/campaigns",
+        json={"purpose": "marketing_email", "subject_line": "Winter", "text": "New rings."},
+        headers=staff,
+    )
+    assert queued.status_code == 201, queued.text
     await deliver(sessionmaker, sink)
     assert any(m.to == markers.email for m in sink.sent)
-    return Customer(markers, headers, shipped, unpaid)
+    return Customer(markers, headers, shipped, unpaid, guest)
 
 
 async def personal_values(session: AsyncSession) -> list[tuple[str, str]]:
@@ -205,6 +255,7 @@ async def test_the_export_holds_every_personal_value_stored_about_the_customer(
     stored = await marked(session, customer.markers)
     assert {where.split(".")[0] for where, _ in stored} >= {
         "accounts", "addresses", "orders", "outbox_messages", "inventory_movements",
+        "privacy_contact_addresses", "newsletter_confirmations", "email_verification_tokens",
     }  # fmt: skip
     missing = []
     for where, value in stored:
@@ -222,6 +273,20 @@ async def test_the_export_holds_every_personal_value_stored_about_the_customer(
     assert unpaid["processors"] == []
     assert unpaid["referral_code"] == "FRIEND-42"
     assert document["policy_acceptances"] != []
+    assert customer.guest.id in [order["id"] for order in document["orders"]]
+    granted = {c["purpose"] for c in document["consents"] if c["granted"]}
+    assert granted == {"marketing_email", "marketing_mail", "newsletter", "testimonial_name"}
+    history = document["consent_history"]
+    assert {(e["purpose"], e["source"]) for e in history} >= {
+        ("marketing_email", "checkout"), ("newsletter", "newsletter"),
+        ("marketing_mail", "preferences"), ("marketing_email", "verified_email"),
+    }  # fmt: skip
+    assert all(e["recorded_at"] and "policy_version" in e for e in history)
+    assert {e["subject"].split(":")[0] for e in history} == {"account", "email"}
+    assert document["newsletter"]["subscribed"] is True
+    assert document["newsletter"]["contact_addresses"] == [customer.markers.email]
+    assert document["email_verification"]["verified_at"] is not None
+    assert [c["purpose"] for c in document["campaigns"]] != []
 
 
 async def test_the_export_leaves_out_guest_orders_placed_with_an_unverified_email(
@@ -229,13 +294,67 @@ async def test_the_export_leaves_out_guest_orders_placed_with_an_unverified_emai
     session: AsyncSession,
     provider: FakePaymentProvider,  # noqa: F811
 ) -> None:
+    """Anyone can type an address: until the account proves it holds it, neither the guest
+    orders nor the guest's consent choices made with it are the account's."""
     markers = new_markers()
-    guest = await place_order(client, session, email=markers.email)
+    guest = await place_order(client, session, email=markers.email, marketing_opt_in=True)
     headers = await register(client, markers)
 
     document = (await client.post("/v1/me/privacy/export", headers=headers)).json()
 
+    assert document["email_verification"]["verified_at"] is None
     assert guest.id not in [order["id"] for order in document["orders"]]
+    assert document["consent_history"] == []
+    assert document["newsletter"]["contact_addresses"] == []
+
+
+async def test_the_export_and_erasure_take_in_guest_orders_once_the_email_is_verified(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    provider: FakePaymentProvider,  # noqa: F811
+) -> None:
+    markers = new_markers()
+    guest = await place_order(client, session, email=markers.email, marketing_opt_in=True)
+    headers = await register(client, markers)
+    await verify_email(client, session, markers.email)
+
+    document = (await client.post("/v1/me/privacy/export", headers=headers)).json()
+    erased = await client.post(
+        "/v1/me/privacy/erasure", json={"current_password": DEFAULT_PASSWORD}, headers=headers
+    )
+
+    assert document["email_verification"]["verified_at"] is not None
+    assert guest.id in [order["id"] for order in document["orders"]]
+    assert ("marketing_email", "checkout") in {
+        (e["purpose"], e["source"]) for e in document["consent_history"]
+    }
+    assert document["newsletter"]["contact_addresses"] == [markers.email]
+    assert erased.status_code == 200, erased.text
+    session.expire_all()
+    order = await session.get(Order, uuid.UUID(guest.id))
+    assert order is not None
+    assert markers.email not in (order.email, json.dumps(order.shipping_address))
+
+
+async def consent_rows(session: AsyncSession, subjects: list[str]) -> list[tuple[Any, ...]]:
+    """The subjects' consent events, contact addresses and campaign recipients."""
+    events = await session.execute(
+        select(ConsentEvent.subject, ConsentEvent.purpose, ConsentEvent.granted,
+               ConsentEvent.source)
+        .where(ConsentEvent.subject.in_(subjects))
+        .order_by(ConsentEvent.seq)
+    )  # fmt: skip
+    contacts = await session.scalars(
+        select(ContactAddress.subject).where(ContactAddress.subject.in_(subjects))
+    )
+    recipients = await session.scalars(
+        select(CampaignRecipient.subject).where(CampaignRecipient.subject.in_(subjects))
+    )
+    return [
+        *(tuple(row) for row in events),
+        *(("contact", c) for c in contacts),
+        *(("recipient", r) for r in recipients),
+    ]
 
 
 async def test_erasure_leaves_no_marker_in_any_column_or_sink_file_and_spares_others(
@@ -243,11 +362,28 @@ async def test_erasure_leaves_no_marker_in_any_column_or_sink_file_and_spares_ot
     session: AsyncSession,
     sessionmaker: async_sessionmaker[AsyncSession],
     sink: RecordingSink,
+    bound_app: FastAPI,
     provider: FakePaymentProvider,  # noqa: F811
 ) -> None:
     _, staff = await signed_in(client, session, role=Role.staff)
     customer = await make_customer(client, session, sessionmaker, sink, staff)
     other = await make_customer(client, session, sessionmaker, sink, staff)
+    settings = bound_app.state.settings
+    account = await session.scalar(
+        select(Account.id).where(Account.email == customer.markers.email)
+    )
+    assert account is not None
+    own_subject = account_subject(account)
+    hashed = email_subject(settings, customer.markers.email)
+    assert {row[0] for row in await consent_rows(session, [own_subject, hashed])} >= {
+        own_subject, hashed, "contact", "recipient",
+    }  # fmt: skip
+    other_account = await session.scalar(
+        select(Account.id).where(Account.email == other.markers.email)
+    )
+    assert other_account is not None
+    other_subjects = [account_subject(other_account), email_subject(settings, other.markers.email)]
+    other_consent = await consent_rows(session, other_subjects)
     other_before = await marked(session, other.markers)
     other_files = sorted(marked_files(sink.directory, other.markers))
     for order in (customer.shipped, other.shipped):
@@ -269,10 +405,19 @@ async def test_erasure_leaves_no_marker_in_any_column_or_sink_file_and_spares_ot
     receipt = response.json()
     assert receipt["deleted"]["accounts"] == 1
     assert receipt["deleted"]["addresses"] == 1
-    assert receipt["anonymized"]["orders"] == 2
+    assert receipt["anonymized"]["orders"] == 3  # the guest order joined on verification
+    assert receipt["deleted"]["email_verification_tokens"] >= 1
+    assert receipt["deleted"]["privacy_contact_addresses"] == 1
+    assert receipt["deleted"]["campaign_recipients"] >= 1
     assert any("order" in kept["what"] for kept in receipt["kept"])
+    assert any("hash" in kept["what"] for kept in receipt["kept"])
     session.expire_all()
     assert await marked(session, customer.markers) == []
+    # The history is gone; only the address's keyed hash stays, opted out of marketing.
+    assert await consent_rows(session, [own_subject, hashed]) == [
+        (hashed, purpose, False, ConsentSource.erasure) for purpose in MARKETING_PURPOSES
+    ]
+    assert await consent_rows(session, other_subjects) == other_consent
     # The stored checkout answers (they name the orders) are gone with their subject.
     for order in (customer.shipped, customer.unpaid):
         stored = select(IdempotencyRecord.id).where(
