@@ -189,8 +189,9 @@ async def test_guest_cart_checkout_pay_staff_ships_and_emails_follow(
     assert tracked.json()["status"] == "shipped"
 
     result = await run_once(bound_app.state.sessionmaker, MailSink(tmp_path))
-    assert result.sent == 3
+    assert result.sent == 4  # the three order emails and the staff account's email check
     assert mail_subjects(tmp_path) == [
+        "Please confirm your email address",
         "Thank you for your order",
         "Your order is on its way",
         "Your payment did not go through",
