@@ -177,7 +177,9 @@ async def test_guest_cart_checkout_pay_staff_ships_and_emails_follow(
     }
     sent = str(charge.body)
     buyer = checkout_body(cart_id="")
-    assert not [v for v in (buyer["email"], buyer["phone"], *ADDRESS.values()) if v in sent]
+    # The two-letter country code is left out: it turns up by chance inside random tokens.
+    personal = [buyer["email"], buyer["phone"], *(v for k, v in ADDRESS.items() if k != "country")]
+    assert not [v for v in personal if v in sent]
     assert charge.body["refId"] == order.body["number"]
 
     shipped = await client.post(f"/v1/admin/orders/{order.id}/ship", headers=staff)
