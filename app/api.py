@@ -11,6 +11,8 @@ from app.catalog.router import public_router as catalog_router
 from app.orders.router import admin_router as orders_admin_router
 from app.orders.router import router as orders_router
 from app.privacy.processors import router as processors_router
+from app.privacy.requests_router import admin_router as privacy_requests_admin_router
+from app.privacy.requests_router import public_router as privacy_requests_router
 from app.privacy.router import admin_router as privacy_admin_router
 from app.privacy.router import me_router as privacy_me_router
 from app.privacy.router import public_router as privacy_router
@@ -30,5 +32,7 @@ for router in (
     privacy_me_router,
     privacy_admin_router,
     processors_router,
+    privacy_requests_router,
+    privacy_requests_admin_router,
 ):
     api_router.include_router(router)

@@ -184,7 +184,10 @@ def _cmd_purge(_: argparse.Namespace) -> int:
     done, technical_days = asyncio.run(_with_services(job))
     print(
         f"expired {done.expired_orders} unpaid orders, purged {done.purged_carts} carts, "
-        f"{done.purged_keys} idempotency keys and {technical_days} technical-data rows"
+        f"{done.purged_keys} idempotency keys and {technical_days} technical-data rows; "
+        f"{done.purged_requests} unverified privacy requests, {done.purged_messages} sent "
+        f"messages, {done.purged_inquiries} settled inquiries, {done.purged_sessions} "
+        "ended login sessions"
     )
     return 0
 

@@ -20,7 +20,7 @@ from app.catalog.privacy import CatalogPersonalData
 from app.core.idempotency import IdempotencyRecord
 from app.orders.privacy import OrdersPersonalData
 from app.outbox.models import MessageStatus, OutboxMessage
-from app.privacy.personal_data import PolicyAcceptancesPersonalData
+from app.privacy.personal_data import PolicyAcceptancesPersonalData, PrivacyRecordsPersonalData
 from app.privacy.registry import ErasureResult, Registry, Subject
 
 REDACTED = "(erased)"
@@ -129,6 +129,7 @@ def create_registry() -> Registry:
             OrdersPersonalData(),
             OutboxPersonalData(),  # after orders: cancelling an order queues a message
             PolicyAcceptancesPersonalData(),
+            PrivacyRecordsPersonalData(),  # before accounts: disclosures link to the account
             AccountsPersonalData(),
         ),
         notice_recipients=active_account_emails,

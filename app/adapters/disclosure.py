@@ -82,12 +82,17 @@ class Processor:
     # back on purpose (input -> why it is not sent).
     port: type | None = None
     withheld: Mapping[str, str] = field(default_factory=dict)
+    # What an erasure can delete or redact at the provider, or why the data stays there
+    # (listed on the erasure receipt). None for the embedded adapters: nothing left Facet.
+    at_erasure: str | None = None
 
     def __post_init__(self) -> None:
         if not self.third_party and self.receives:
             raise ValueError(f"{self.key}: an embedded adapter sends nothing to anyone")
         if self.third_party and self.port is None:
             raise ValueError(f"{self.key}: a third party's declaration names its port")
+        if self.third_party and not self.at_erasure:
+            raise ValueError(f"{self.key}: a third party's declaration says what erasure does")
 
     @property
     def wires(self) -> frozenset[Wire]:

@@ -46,6 +46,10 @@ DISCLOSURE = Processor(
         "those who agreed to it) and receives each one as the recipient will read it."
     ),
     third_party=True,
+    at_erasure=(
+        "Mail handed to the store's email service cannot be recalled; what it keeps of "
+        "delivered messages follows its own retention."
+    ),
     port=MailSender,
     receives=(
         DisclosedField(
