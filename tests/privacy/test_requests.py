@@ -318,3 +318,25 @@ def test_one_month_from_receipt_keeps_to_the_month() -> None:
 
     assert one_month_after(date(2026, 1, 31)) == date(2026, 2, 28)
     assert one_month_after(date(2026, 12, 15)) == date(2027, 1, 15)
+
+
+async def test_a_guest_erasure_leaves_an_accounts_orders_with_that_address_alone(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account, headers = await signed_in(client, session)
+    email = account.email.lower()
+    placed = await place_order(client, session, headers=headers, email=email)
+    guest = await place_order(client, session, email=email)
+    opened = (await open_request(client, email, "erasure")).json()
+
+    done = await verify(client, opened["id"], await mailed_code(session, opened["id"]))
+
+    assert done.status_code == 200, done.text
+    session.expire_all()
+    kept = await session.get(Order, uuid.UUID(placed.id))
+    erased = await session.get(Order, uuid.UUID(guest.id))
+    assert kept is not None
+    assert erased is not None
+    assert kept.email == email
+    assert erased.email != email
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200
