@@ -91,8 +91,6 @@ class Processor:
             raise ValueError(f"{self.key}: an embedded adapter sends nothing to anyone")
         if self.third_party and self.port is None:
             raise ValueError(f"{self.key}: a third party's declaration names its port")
-        if self.third_party and not self.at_erasure:
-            raise ValueError(f"{self.key}: a third party's declaration says what erasure does")
 
     @property
     def wires(self) -> frozenset[Wire]:

@@ -26,6 +26,7 @@ from app.adapters.disclosure import (
     Processor,
     ProcessorRole,
     Wire,
+    argument,
     dto_field,
 )
 from app.adapters.mail.base import MailRejected, MailSender, MailUnavailable, OutgoingEmail
@@ -51,6 +52,10 @@ DISCLOSURE = Processor(
         "delivered messages follows its own retention."
     ),
     port=MailSender,
+    withheld={
+        argument(MailSender.forget, "address"): "names the local copies an erasure deletes; "
+        "the relay keeps none, so nothing is sent",
+    },
     receives=(
         DisclosedField(
             "recipient address",
