@@ -17,6 +17,8 @@ from app.privacy.consent_router import (
     opt_out_router,
 )
 from app.privacy.processors import router as processors_router
+from app.privacy.requests_router import admin_router as privacy_requests_admin_router
+from app.privacy.requests_router import public_router as privacy_requests_router
 from app.privacy.router import admin_router as privacy_admin_router
 from app.privacy.router import me_router as privacy_me_router
 from app.privacy.router import public_router as privacy_router
@@ -40,5 +42,7 @@ for router in (
     opt_out_router,
     newsletter_router,
     campaigns_router,
+    privacy_requests_router,
+    privacy_requests_admin_router,
 ):
     api_router.include_router(router)

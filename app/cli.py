@@ -189,8 +189,10 @@ def _cmd_purge(_: argparse.Namespace) -> int:
     done, technical_days = asyncio.run(_with_services(job))
     print(
         f"expired {done.expired_orders} unpaid orders, purged {done.purged_carts} carts, "
-        f"{done.purged_keys} idempotency keys, {done.purged_email_links} used or expired "
-        f"email links and {technical_days} technical-data rows"
+        f"{done.purged_keys} idempotency keys and {technical_days} technical-data rows; "
+        f"{done.purged_requests} unverified privacy requests, {done.purged_messages} sent "
+        f"messages, {done.purged_inquiries} settled inquiries, {done.purged_sessions} "
+        f"ended login sessions, {done.purged_email_links} used or expired email links"
     )
     return 0
 

@@ -22,7 +22,11 @@ from app.core.idempotency import IdempotencyRecord
 from app.core.settings import Settings
 from app.orders.privacy import OrdersPersonalData
 from app.outbox.models import MessageStatus, OutboxMessage
-from app.privacy.personal_data import ConsentPersonalData, PolicyAcceptancesPersonalData
+from app.privacy.personal_data import (
+    ConsentPersonalData,
+    PolicyAcceptancesPersonalData,
+    PrivacyRecordsPersonalData,
+)
 from app.privacy.registry import ErasureResult, Registry, Subject
 
 REDACTED = "(erased)"
@@ -142,6 +146,7 @@ def create_registry(settings: Settings) -> Registry:
             OutboxPersonalData(),  # after orders: cancelling an order queues a message
             ConsentPersonalData(settings),  # its opt-out events name no address
             PolicyAcceptancesPersonalData(),
+            PrivacyRecordsPersonalData(),  # before accounts: disclosures link to the account
             AccountsPersonalData(),
         ),
         notice_recipients=active_account_emails,

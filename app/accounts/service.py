@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
@@ -18,7 +18,7 @@ from app.accounts.errors import (
     EmailTaken,
     WeakPassword,
 )
-from app.accounts.models import Account, Address, Role
+from app.accounts.models import Account, Address, LoginSession, RefreshToken, Role
 from app.accounts.schemas import AccountCreate, AccountUpdate, AddressCreate, AddressUpdate
 from app.accounts.throttle import PasswordThrottle
 from app.accounts.verification import send_verification
@@ -233,3 +233,14 @@ async def promote_to_staff(session: AsyncSession, account: Account) -> Account:
     account.role = Role.staff
     await session.flush()
     return account
+
+
+async def purge_ended_sessions(
+    session: AsyncSession, *, retention_days: int, now: datetime | None = None
+) -> int:
+    """Login sessions and their refresh tokens that expired more than `retention_days` ago
+    (a revoked session still ends at its expiry: reuse of its tokens is detected until then)."""
+    before = (now or utcnow()) - timedelta(days=retention_days)
+    await session.execute(delete(RefreshToken).where(RefreshToken.expires_at < before))
+    result = await session.execute(delete(LoginSession).where(LoginSession.expires_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -82,6 +82,9 @@ class Processor:
     # back on purpose (input -> why it is not sent).
     port: type | None = None
     withheld: Mapping[str, str] = field(default_factory=dict)
+    # What an erasure can delete or redact at the provider, or why the data stays there
+    # (listed on the erasure receipt). None for the embedded adapters: nothing left Facet.
+    at_erasure: str | None = None
 
     def __post_init__(self) -> None:
         if not self.third_party and self.receives:

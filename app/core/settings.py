@@ -179,6 +179,27 @@ class Settings(BaseSettings):
     # Campaign messages queued per database round trip.
     campaign_batch_size: int = Field(default=500, ge=1, le=10_000)
 
+    # Privacy: requests from people without an account, inquiries, retention (issue 9).
+    # Hours a request's verification link stays valid; unverified requests are then purged.
+    privacy_request_verify_hours: int = Field(default=48, ge=1, le=24 * 30)
+    # Privacy requests and inquiries one client address may send per hour.
+    privacy_requests_per_ip_per_hour: int = Field(default=10, ge=1)
+    # Days within which an inquiry is answered (its due date, stated in the acknowledgement).
+    privacy_inquiry_due_days: int = Field(default=30, ge=1, le=90)
+    # Where someone may escalate an inquiry not resolved by its due date (P13).
+    privacy_escalation_body: str = (
+        "the data-protection authority of the country where you live or work (in the EU/EEA "
+        "your national supervisory authority, listed at edpb.europa.eu; in the UK the "
+        "Information Commissioner's Office, ico.org.uk; in California the California "
+        "Privacy Protection Agency, cppa.ca.gov)"
+    )
+    # Answered or closed inquiries are deleted this many days after they were closed.
+    privacy_inquiry_retention_days: int = Field(default=365, ge=1, le=3650)
+    # Sent outbox messages (their copies of names and addresses) are deleted after this.
+    outbox_sent_retention_days: int = Field(default=90, ge=1, le=3650)
+    # Login sessions and refresh tokens are deleted this many days after they expire.
+    ended_session_retention_days: int = Field(default=30, ge=0, le=3650)
+
     @property
     def is_production(self) -> bool:
         return self.env == Environment.production

@@ -56,12 +56,16 @@ class OrdersPersonalData:
     tables = frozenset({"orders", "order_lines", "order_events", "shipments", "payment_events"})
 
     async def expand(self, session: AsyncSession, subject: Subject) -> None:
-        """The account's orders, and guest orders placed with a verified address."""
+        """The account's orders, and guest orders placed with a verified address (an
+        account's orders are its own: proving an address does not reach them)."""
         found = []
         if subject.account_id is not None:
             found.append(Order.account_id == subject.account_id)
         if subject.verified_emails:
-            found.append(func.lower(Order.email).in_(sorted(subject.verified_emails)))
+            found.append(
+                func.lower(Order.email).in_(sorted(subject.verified_emails))
+                & Order.account_id.is_(None)
+            )
         if not found:
             return
         query = select(Order.id, Order.email, Order.phone, Order.shipping_address)

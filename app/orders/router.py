@@ -25,6 +25,7 @@ from app.orders.schemas import (
     AdminOrderRead,
     CheckoutRequest,
     CheckoutResponse,
+    OrderContactUpdate,
     OrderRead,
     OrderSummary,
     PaymentConfirm,
@@ -39,6 +40,7 @@ from app.orders.service import (
     list_orders,
     load_order,
     order_read,
+    rectify_contact,
 )
 
 router = APIRouter(tags=["orders"], route_class=FacetRoute)
@@ -343,4 +345,16 @@ async def admin_refund_order(
     await fulfilment.refund(
         session, provider, order, staff=staff, note=body.reason if body else None
     )
+    return await admin_order_read(session, order)
+
+
+@admin_router.patch(
+    "/{order_id}/contact", operation_id="adminRectifyOrderContact", responses=ADMIN_ERRORS
+)
+async def admin_rectify_order_contact(
+    session: SessionDep, staff: StaffAccount, order: AnyOrder, body: OrderContactUpdate
+) -> AdminOrderRead:
+    """Correct an order's email, phone or shipping address on its buyer's request (P8);
+    the history says it was corrected, not what it said."""
+    await rectify_contact(session, order, body, staff=staff)
     return await admin_order_read(session, order)

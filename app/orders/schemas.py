@@ -237,3 +237,11 @@ class TrackRequest(InputModel):
         str, StringConstraints(min_length=4, max_length=16, pattern=r"^[A-Za-z0-9-]+$")
     ]
     email: Email
+
+
+class OrderContactUpdate(InputModel):
+    """Corrected contact data, on the buyer's request (P8); omitted fields stay."""
+
+    email: Email | None = None
+    phone: Phone | None = None
+    shipping_address: PostalAddress | None = None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Account, Role
+from app.accounts.service import normalize_email
 from app.adapters.payments.base import IntentStatus, PaymentIntent
 from app.carts.schemas import TotalsRead
 from app.catalog import repository as catalog
@@ -22,6 +23,7 @@ from app.orders.errors import IllegalTransition, OrderNotFound
 from app.orders.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentState
 from app.orders.schemas import (
     AdminOrderRead,
+    OrderContactUpdate,
     OrderEventRead,
     OrderLineRead,
     OrderRead,
@@ -322,3 +324,25 @@ def units_sold_since(since: datetime) -> Subquery:
         .group_by(OrderLine.product_id)
         .subquery("recent_sales")
     )
+
+
+async def rectify_contact(
+    session: AsyncSession, order: Order, data: OrderContactUpdate, *, staff: Account
+) -> Order:
+    """Correct an order's contact data on its buyer's request (P8). The history records
+    that it was corrected and by whom, not the old or new values."""
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "email" in changes:
+        order.email = normalize_email(changes["email"])
+    if "phone" in changes:
+        order.phone = changes["phone"]
+    if data.shipping_address is not None:
+        order.shipping_address = data.shipping_address.model_dump()
+    session.add(
+        OrderEvent(
+            order_id=order.id, from_status=order.status.value, to_status=order.status.value,
+            actor="staff", actor_account_id=staff.id, note="contact data rectified on request",
+        )
+    )  # fmt: skip
+    await session.flush()
+    return order

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.adapters.mail.base import MailRejected, MailSender, OutgoingEmail
@@ -200,3 +200,17 @@ async def run_once(
             total.failed + result.failed,
             total.suppressed + result.suppressed,
         )
+
+
+async def purge_sent(
+    session: AsyncSession, *, retention_days: int, now: datetime | None = None
+) -> int:
+    """Sent messages past the retention window: their copies of names and addresses go
+    (P8, outdated data); pending and failed ones stay until delivered or looked at."""
+    before = (now or utcnow()) - timedelta(days=retention_days)
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.status == MessageStatus.sent, OutboxMessage.sent_at < before
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

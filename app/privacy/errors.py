@@ -56,3 +56,40 @@ class CampaignChannelUnsupported(AppError):
     status = 422
     type = "campaign-channel-unsupported"
     title = "Campaigns are sent by email only (marketing_email or newsletter)"
+
+
+class PrivacyRequestNotFound(NotFound):
+    """An unknown id, a wrong or expired code, or a request already done: all alike."""
+
+    type = "privacy-request-not-found"
+    title = "No privacy request awaits confirmation with this code"
+
+
+class InquiryNotFound(NotFound):
+    type = "privacy-inquiry-not-found"
+    title = "No such privacy inquiry"
+
+
+class InquiryClosed(Conflict):
+    type = "privacy-inquiry-closed"
+    title = "This inquiry is closed"
+
+
+class AdultAttestationRequired(AppError):
+    """P9: nothing a minor sends is stored."""
+
+    status = 422
+    type = "adult-attestation-required"
+    title = "Only people aged 18 or over can send this"
+
+
+class DisclosureSubjectRequired(AppError):
+    status = 422
+    type = "disclosure-subject-required"
+    title = "A disclosure names its subject: an email address, an account, or both"
+
+
+class UnknownDisclosureAccount(AppError):
+    status = 422
+    type = "unknown-disclosure-account"
+    title = "No account has this id"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from app.adapters.deps import MailSenderDep, PaymentProviderDep, ShippingCarrierDep
@@ -19,6 +19,7 @@ from app.core.errors import problem_responses
 from app.core.http_cache import NOT_MODIFIED, cached_json
 from app.core.routing import FacetRoute
 from app.core.schemas import OutputModel
+from app.privacy.registry import Kept
 
 router = APIRouter(tags=["privacy"], route_class=FacetRoute)
 
@@ -122,3 +123,21 @@ async def list_processors(
     each with its role, its privacy policy and the exact fields it receives, and why."""
     entries = register(payments, shipping, mail, include_unused=include_all)
     return cached_json(request, ProcessorRegister.of(entries))
+
+
+def erasure_notes(processors: list[Processor]) -> list[Kept]:
+    """What an erasure leaves with each running third party, and why (the receipt's lines)."""
+    return [
+        Kept(what=f"data held by {processor.name}", why=processor.at_erasure)
+        for processor in processors
+        if processor.third_party and processor.at_erasure
+    ]
+
+
+def get_erasure_notes(
+    payments: PaymentProviderDep, shipping: ShippingCarrierDep, mail: MailSenderDep
+) -> list[Kept]:
+    return erasure_notes([payments.disclosure, shipping.disclosure, mail.disclosure])
+
+
+ErasureNotesDep = Annotated[list[Kept], Depends(get_erasure_notes)]

@@ -13,6 +13,7 @@ from app.core.routing import FacetRoute
 from app.core.schemas import IsoDay, Page
 from app.privacy import service, technical_data
 from app.privacy.deps import RegistryDep
+from app.privacy.processors import ErasureNotesDep
 from app.privacy.schemas import (
     ErasureReceipt,
     ErasureRequest,
@@ -140,6 +141,7 @@ async def erase_personal_data(
     sender: MailSenderDep,
     background: BackgroundTasks,
     body: ErasureRequest,
+    processor_notes: ErasureNotesDep,
 ) -> ErasureReceipt:
     """Erase the account (P8), after re-confirming the password (wrong guesses are
     throttled like logins). Deleted: the account, addresses, cart, sessions and tokens,
@@ -152,7 +154,7 @@ async def erase_personal_data(
     erasure = await service.erase_personal_data(
         session, registry, account.id,
         confirm_password=confirmation.for_account(account, body.current_password),
-        mail_keeps_copies=sender.keeps_copies,
+        mail_keeps_copies=sender.keeps_copies, processor_notes=processor_notes,
     )  # fmt: skip
     # Runs after the answer, so after the erasure committed.
     background.add_task(service.send_receipt_and_forget, sender, erasure)

@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from app.core.schemas import Email, Flag, InputModel, IsoDay, OutputModel
 from app.privacy.consent_models import ConsentSource, Purpose
+from app.privacy.models import InquiryStatus, RequestKind, RequestStatus
 
 PolicyText = Annotated[str, StringConstraints(min_length=100, max_length=200_000)]
 NoticeText = Annotated[str, StringConstraints(min_length=10, max_length=500)]
@@ -283,6 +284,11 @@ class PersonalDataExport(OutputModel):
     messages: list[ExportMessage] = []
     stored_answers: list[ExportStoredAnswer] = []
     inventory_notes: list[ExportInventoryNote] = []
+    privacy_requests: list[ExportPrivacyRequest] = []
+    privacy_inquiries: list[ExportInquiry] = []
+    legal_disclosures: list[ExportDisclosure] = Field(
+        default=[], description="Disclosures to authorities required by law (P10)."
+    )
 
 
 class ErasureRequest(InputModel):
@@ -392,3 +398,138 @@ class CampaignRead(OutputModel):
     body: str
     created_at: datetime
     queued: int = Field(description="Messages queued: one per consenting subject.")
+
+
+# -- Requests without an account, inquiries, legal disclosures (issue 9) --------------------
+
+RequestDetails = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+InquiryMessage = Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+class PrivacyRequestCreate(InputModel):
+    email: Email
+    type: RequestKind
+    details: RequestDetails | None = Field(
+        default=None, description="For a rectification: what is wrong and what it should say."
+    )
+
+
+class PrivacyRequestAccepted(OutputModel):
+    """The same answer whether or not the address is known to the store."""
+
+    id: uuid.UUID
+    status: str = Field(description="`awaiting_verification`: a code was mailed to the address.")
+    verify_by: datetime
+
+
+class PrivacyRequestVerify(InputModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class PrivacyRequestResult(OutputModel):
+    id: uuid.UUID
+    type: RequestKind = Field(validation_alias="kind")
+    status: RequestStatus
+    receipt: ErasureReceipt | None = Field(
+        default=None, description="For an erasure: what was deleted, anonymized and kept."
+    )
+
+
+class PrivacyRequestRead(OutputModel):
+    """A request as staff see it; `email` is null once its subject was erased."""
+
+    id: uuid.UUID
+    type: RequestKind = Field(validation_alias="kind")
+    status: RequestStatus
+    email: str | None
+    details: str | None
+    created_at: datetime
+    verify_by: datetime
+    verified_at: datetime | None
+    completed_at: datetime | None
+    due_on: date = Field(description="One month from receipt.")
+
+
+class InquiryCreate(InputModel):
+    email: Email
+    message: InquiryMessage
+    is_adult: Flag = Field(description="Attests the sender is 18 or over (P9).")
+
+
+class InquiryAcknowledged(OutputModel):
+    reference: str
+    due_on: date
+    escalation: str = Field(description="Where to escalate if unresolved by `due_on`.")
+
+
+class InquiryRead(OutputModel):
+    id: uuid.UUID
+    reference: str
+    status: InquiryStatus
+    email: str | None
+    message: str | None
+    answer: str | None
+    created_at: datetime
+    due_on: date
+    answered_at: datetime | None
+    closed_at: datetime | None
+    overdue: bool
+
+
+class InquiryAnswer(InputModel):
+    answer: InquiryMessage
+
+
+class DisclosureCreate(InputModel):
+    subject_email: Email | None = None
+    account_id: uuid.UUID | None = None
+    data_categories: Annotated[list[ShortText], Field(min_length=1, max_length=20)]
+    recipient: ShortText
+    legal_basis: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    disclosed_on: IsoDay
+
+
+class DisclosureRead(OutputModel):
+    id: uuid.UUID
+    subject_email: str | None
+    account_id: uuid.UUID | None
+    data_categories: list[str]
+    recipient: str
+    legal_basis: str
+    reference: str
+    disclosed_on: date
+    recorded_at: datetime
+    subject_erased_at: datetime | None
+
+
+class ExportPrivacyRequest(OutputModel):
+    type: str
+    status: str
+    email: str | None
+    details: str | None
+    created_at: datetime
+    due_on: date
+
+
+class ExportInquiry(OutputModel):
+    reference: str
+    status: str
+    email: str | None
+    message: str | None
+    answer: str | None
+    created_at: datetime
+    due_on: date
+
+
+class ExportDisclosure(OutputModel):
+    subject_email: str | None
+    data_categories: list[str]
+    recipient: str
+    legal_basis: str
+    reference: str
+    disclosed_on: date
+
+
+PersonalDataExport.model_rebuild()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -246,7 +246,7 @@ async def acceptance_pending(session: AsyncSession, account_id: uuid.UUID) -> bo
 
 # -- Access and erasure through the personal-data registry (issue 9) ------------------------
 
-RECEIPT_SUBJECT = "Your Facet account has been erased"
+RECEIPT_SUBJECT = "Your personal data has been erased"
 
 
 async def find_subject(session: AsyncSession, registry: Registry, account_id: uuid.UUID) -> Subject:
@@ -266,10 +266,17 @@ async def export_personal_data(
     session: AsyncSession, registry: Registry, account_id: uuid.UUID
 ) -> PersonalDataExport:
     subject = await find_subject(session, registry, account_id)
+    return PersonalDataExport.model_validate(await export_document(session, registry, subject))
+
+
+async def export_document(
+    session: AsyncSession, registry: Registry, subject: Subject
+) -> dict[str, Any]:
+    """Every handler's section for an already expanded subject."""
     document: dict[str, Any] = {"generated_at": utcnow()}
     for handler in registry.handlers:
         document.update(await handler.export(session, subject))
-    return PersonalDataExport.model_validate(document)
+    return PersonalDataExport.model_validate(document).model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -288,11 +295,28 @@ async def erase_personal_data(
     *,
     confirm_password: Callable[[], Awaitable[None]],
     mail_keeps_copies: bool,
+    processor_notes: Sequence[Kept] = (),
 ) -> Erasure:
     """Erase the account's personal data in the registry's order, in this transaction.
     Every handler may refuse first (an open order), so nothing is ever half erased."""
     await confirm_password()
     subject = await find_subject(session, registry, account_id)
+    return await erase_subject(
+        session, registry, subject, receipt_to=subject.account_email,
+        mail_keeps_copies=mail_keeps_copies, processor_notes=processor_notes,
+    )  # fmt: skip
+
+
+async def erase_subject(
+    session: AsyncSession,
+    registry: Registry,
+    subject: Subject,
+    *,
+    receipt_to: str | None,
+    mail_keeps_copies: bool,
+    processor_notes: Sequence[Kept] = (),
+) -> Erasure:
+    """Erase an expanded subject; `processor_notes` say what stays with each processor."""
     for handler in registry.handlers:
         await handler.check(session, subject)
     result = ErasureResult()
@@ -311,17 +335,18 @@ async def erase_personal_data(
             what="the emails we sent you, this receipt included, in your own mailbox",
             why="mail handed to your mail provider cannot be recalled; we keep no copy",
         ))  # fmt: skip
+    result.kept.extend(processor_notes)
     receipt = ErasureReceipt(
         erased_at=utcnow(),
         deleted=result.deleted,
         anonymized=result.anonymized,
         kept=[ErasureKept(what=k.what, why=k.why) for k in result.kept],
     )
-    return Erasure(receipt, subject.account_email, frozenset(subject.mail_addresses))
+    return Erasure(receipt, receipt_to, frozenset(subject.mail_addresses))
 
 
 def receipt_text(receipt: ErasureReceipt) -> str:
-    lines = ["Hello,", "", "as you asked, we erased your Facet account.", "", "Deleted:"]
+    lines = ["Hello,", "", "as you asked, we erased your personal data.", "", "Deleted:"]
     lines += [f"- {table}: {rows}" for table, rows in sorted(receipt.deleted.items())]
     lines += ["", "Anonymized (kept without anything that names you):"]
     lines += [f"- {table}: {rows}" for table, rows in sorted(receipt.anonymized.items())]

@@ -47,7 +47,15 @@ DISCLOSURE = Processor(
         "those who agreed to it) and receives each one as the recipient will read it."
     ),
     third_party=True,
+    at_erasure=(
+        "Mail handed to the store's email service cannot be recalled; what it keeps of "
+        "delivered messages follows its own retention."
+    ),
     port=MailSender,
+    withheld={
+        argument(MailSender.forget, "address"): "names the local copies an erasure deletes; "
+        "the relay keeps none, so nothing is sent",
+    },
     receives=(
         DisclosedField(
             "recipient address",
@@ -107,11 +115,6 @@ DISCLOSURE = Processor(
             (Wire(Channel.smtp, "EHLO"), Wire(Channel.smtp, "AUTH")),
         ),
     ),
-    withheld={
-        argument(MailSender.forget, "address"): (
-            "an erasure's address: SMTP has no way to recall delivered mail, so nothing is sent"
-        ),
-    },
 )
 
 

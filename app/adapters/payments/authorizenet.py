@@ -125,6 +125,12 @@ DISCLOSURE = Processor(
         "which order, with the one-time token Accept.js gave the buyer's browser."
     ),
     third_party=True,
+    at_erasure=(
+        "Nothing personal is sent to Authorize.Net by Facet (amounts, our invoice number "
+        "and the one-time Accept.js token); the card details you typed into its form stay "
+        "in its transaction records under the card networks' rules, which Facet cannot "
+        "delete."
+    ),
     privacy_policy="https://usa.visa.com/legal/privacy-policy.html",
     location="United States (Authorize.Net, a Visa Inc. company)",
     port=PaymentProvider,

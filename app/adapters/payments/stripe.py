@@ -81,6 +81,11 @@ DISCLOSURE = Processor(
         "Facet (P7); Facet only tells Stripe what to charge and which order it is for."
     ),
     third_party=True,
+    at_erasure=(
+        "Nothing personal is sent to Stripe (amounts, currency, our order reference and the"
+        " card token the buyer's browser made), so there is nothing of yours to delete "
+        "there."
+    ),
     privacy_policy="https://stripe.com/privacy",
     location="United States (Stripe, Inc.), and where its privacy policy says it transfers data",
     port=PaymentProvider,

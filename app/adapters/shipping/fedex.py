@@ -133,6 +133,11 @@ DISCLOSURE = Processor(
         "declared value; never an email address, an account or what the parcel holds."
     ),
     third_party=True,
+    at_erasure=(
+        "FedEx holds each shipment's recipient name, address and phone. FedEx offers no API"
+        " to delete them; they stay under FedEx's own retention rules (ask FedEx under its "
+        "privacy policy)."
+    ),
     privacy_policy="https://www.fedex.com/en-us/privacy-policy.html",
     location="United States (FedEx Corporation), and the countries the parcel travels through",
     port=ShippingCarrier,
