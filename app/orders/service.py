@@ -32,6 +32,7 @@ from app.orders.schemas import (
     ShipmentRead,
 )
 from app.outbox.service import enqueue_email
+from app.privacy.subjects import account_subject
 
 S = OrderStatus
 ALLOWED: dict[OrderStatus, set[OrderStatus]] = {
@@ -299,7 +300,9 @@ def money(amount_minor: int, currency: str) -> str:
 
 
 def notify(session: AsyncSession, order: Order, kind: str, subject: str, lines: list[str]) -> None:
-    """Queue a transactional email about this order in the current transaction."""
+    """Queue a transactional email about this order in the current transaction. An
+    account's order names the account as the message's subject (erasure finds it by that
+    and by the address); a guest's is found by its address."""
     greeting = f"Hello {order.shipping_address.get('full_name', '')},".replace(" ,", ",")
     body = "\n\n".join([greeting, *lines, "Facet Fine Jewelry"])
     enqueue_email(
@@ -308,6 +311,7 @@ def notify(session: AsyncSession, order: Order, kind: str, subject: str, lines: 
         subject=f"{subject} - order {order.number}",
         body=body,
         kind=kind,
+        data_subject=account_subject(order.account_id) if order.account_id else None,
     )
 
 

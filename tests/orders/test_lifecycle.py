@@ -714,3 +714,27 @@ async def test_tracking_is_limited_to_thirty_requests_a_minute(
     assert limited.status_code == 429
     assert problem_type(limited) == "too-many-requests"
     assert 0 < int(limited.headers["Retry-After"]) <= 60
+
+
+async def test_an_accounts_order_emails_name_the_account_as_their_subject(
+    client: httpx.AsyncClient, session: AsyncSession, provider: FakePaymentProvider
+) -> None:
+    # Erasure finds an account's messages by subject as well as by address.
+    account, headers = await signed_in(client, session)
+    mine = await place_order(client, session, headers=headers, email=account.email)
+    guest = await place_order(client, session)
+    assert (await pay(client, mine, headers=headers)).status_code == 200
+    assert (await pay(client, guest)).status_code == 200
+
+    subjects = dict(
+        (
+            await session.execute(
+                select(OutboxMessage.recipient, OutboxMessage.data_subject).where(
+                    OutboxMessage.kind == "order_confirmation"
+                )
+            )
+        ).all()
+    )
+
+    assert subjects[account.email] == f"account:{account.id}"
+    assert subjects["ada@example.com"] is None
