@@ -128,12 +128,13 @@ async def give_money_back(provider: PaymentProvider, order: Order) -> MoneyBack:
                     )
                 )  # fmt: skip
                 return MoneyBack(PaymentState.refunded, refunded_minor=remaining)
-            case IntentStatus.processing:
+            case IntentStatus.processing if not intent.held_for_review:
                 # The processor is still deciding: neither a void nor a refund applies yet.
                 raise PaymentProviderUnavailable()
             case _:
-                # Held (requires_capture) or still payable: cancel the intent, so a late
-                # confirm cannot charge a cancelled order.
+                # Held (requires_capture, or by the processor's fraud review) or still
+                # payable: cancel the intent, so a late confirm or approval cannot charge a
+                # cancelled order.
                 try:
                     await provider.cancel(intent_id, idempotency_key=f"order-{order.id}-void")
                 except PaymentRejected:

@@ -9,6 +9,7 @@ import email
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from email import policy
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
@@ -24,7 +25,9 @@ from app.adapters.mail.sink import MailSink
 from app.adapters.payments.authorizenet import AuthorizeNetPaymentProvider
 from app.adapters.payments.base import is_provisional
 from app.adapters.payments.fake import FakePaymentProvider
+from app.core.db import utcnow
 from app.core.settings import CaptureSetting, PaymentProviderName
+from app.orders.fulfilment import expire_unpaid
 from app.orders.models import Order, OrderStatus, PaymentEventRecord
 from app.outbox.service import run_once
 from tests.adapters.fake_authorizenet import ACCEPT_DESCRIPTOR, Delay, FakeAuthorizeNet, LedgerEntry
@@ -353,6 +356,28 @@ async def test_a_payment_held_for_review_leaves_the_order_payable_and_flagged(
     assert applied.json() == {"status": "applied"}
     assert await stored(session, order) == (OrderStatus.paid, trans_id)
     assert await outbox_kinds(session) == ["order_confirmation"]
+
+
+async def test_a_held_payment_whose_window_passes_is_voided_with_the_order(
+    bound_app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, anet: Loopback
+) -> None:
+    order = await place_order(client, session)
+    assert (await pay(client, order, opaque("review"))).status_code == 200
+    _, trans_id = await stored(session, order)
+    await session.execute(
+        update(Order)
+        .where(Order.id == uuid.UUID(order.id))
+        .values(reserved_until=utcnow() - timedelta(minutes=1))
+    )
+    await session.commit()
+
+    expired = await expire_unpaid(bound_app.state.sessionmaker, anet.provider)
+
+    assert expired == 1
+    assert (await stored(session, order))[0] == OrderStatus.cancelled
+    # The hold is voided too, so a later approval in the merchant interface cannot charge.
+    assert anet.server.transactions[trans_id].status == "voided"
+    assert anet.server.ledger == []
 
 
 # ---- webhooks ----
