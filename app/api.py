@@ -20,6 +20,8 @@ from app.privacy.processors import router as processors_router
 from app.privacy.router import admin_router as privacy_admin_router
 from app.privacy.router import me_router as privacy_me_router
 from app.privacy.router import public_router as privacy_router
+from app.referrals.router import admin_router as referrals_admin_router
+from app.referrals.router import router as referrals_router
 
 api_router = APIRouter(prefix="/v1")
 for router in (
@@ -40,5 +42,7 @@ for router in (
     opt_out_router,
     newsletter_router,
     campaigns_router,
+    referrals_router,
+    referrals_admin_router,
 ):
     api_router.include_router(router)

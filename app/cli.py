@@ -190,7 +190,8 @@ def _cmd_purge(_: argparse.Namespace) -> int:
     print(
         f"expired {done.expired_orders} unpaid orders, purged {done.purged_carts} carts, "
         f"{done.purged_keys} idempotency keys, {done.purged_email_links} used or expired "
-        f"email links and {technical_days} technical-data rows"
+        f"email links, {done.purged_referral_friends} referred friends' details "
+        f"and {technical_days} technical-data rows"
     )
     return 0
 

@@ -1,5 +1,6 @@
 """Periodic jobs that span domains (expire unpaid orders, purge abandoned carts, old
-idempotency keys, rate-limit counters and used or expired email links). They live at
+idempotency keys, rate-limit counters, used or expired email links, and referred friends' data once
+its purpose is served). They live at
 the entry level, beside the CLI: the outbox worker runs them through an injected
 callable and knows no domain."""
 
@@ -17,6 +18,7 @@ from app.core.ratelimit import purge_expired_counters
 from app.core.settings import Settings
 from app.orders.fulfilment import expire_unpaid
 from app.privacy.newsletter import purge_finished_confirmations
+from app.referrals.service import purge_served
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class HousekeepingResult:
     purged_carts: int
     purged_keys: int
     purged_email_links: int
+    purged_referral_friends: int
 
 
 async def housekeeping(
@@ -40,7 +43,8 @@ async def housekeeping(
         await purge_expired_counters(session)
         links = await purge_finished_tokens(session)
         links += await purge_finished_confirmations(session)
-    return HousekeepingResult(expired, carts, keys, links)
+        friends = await purge_served(session, window_days=settings.referral_window_days)
+    return HousekeepingResult(expired, carts, keys, links, friends)
 
 
 async def housekeeping_counts(

@@ -9,6 +9,7 @@ from app.orders import models as orders_models
 from app.outbox import models as outbox_models
 from app.privacy import consent_models
 from app.privacy import models as privacy_models
+from app.referrals import models as referrals_models
 
 __all__ = [
     "Base",
@@ -21,4 +22,5 @@ __all__ = [
     "outbox_models",
     "privacy_models",
     "ratelimit",
+    "referrals_models",
 ]

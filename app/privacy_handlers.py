@@ -22,6 +22,7 @@ from app.orders.privacy import OrdersPersonalData
 from app.outbox.models import MessageStatus, OutboxMessage
 from app.privacy.personal_data import PolicyAcceptancesPersonalData
 from app.privacy.registry import ErasureResult, Registry, Subject
+from app.referrals.privacy import ReferralsPersonalData
 
 REDACTED = "(erased)"
 REDACTED_RECIPIENT = "erased@erased.invalid"
@@ -127,6 +128,7 @@ def create_registry() -> Registry:
             IdempotencyPersonalData(),
             CatalogPersonalData(),
             OrdersPersonalData(),
+            ReferralsPersonalData(),
             OutboxPersonalData(),  # after orders: cancelling an order queues a message
             PolicyAcceptancesPersonalData(),
             AccountsPersonalData(),

@@ -179,6 +179,12 @@ class Settings(BaseSettings):
     # Campaign messages queued per database round trip.
     campaign_batch_size: int = Field(default=500, ge=1, le=10_000)
 
+    # ---- Referrals, testimonials and contact requests ----
+    # Referrals one customer may send per day (accepted or not, each counts).
+    referrals_per_account_per_day: int = Field(default=10, ge=1)
+    # Days a referral stays open for conversion; then the friend's name and email are purged.
+    referral_window_days: int = Field(default=30, ge=1, le=365)
+
     @property
     def is_production(self) -> bool:
         return self.env == Environment.production

@@ -17,8 +17,43 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('referral_suppressions',
+    sa.Column('address_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('address_hash', name=op.f('pk_referral_suppressions'))
+    )
+    op.create_table('referral_codes',
+    sa.Column('account_id', sa.Uuid(), nullable=False),
+    sa.Column('code', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_referral_codes_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('account_id', name=op.f('pk_referral_codes')),
+    sa.UniqueConstraint('code', name=op.f('uq_referral_codes_code'))
+    )
+    op.create_table('referrals',
+    sa.Column('address_hash', sa.String(length=64), nullable=False),
+    sa.Column('referrer_id', sa.Uuid(), nullable=True),
+    sa.Column('code', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.Enum('invited', 'converted', 'removed', name='referralstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('friend_name', sa.String(length=200), nullable=True),
+    sa.Column('friend_email', sa.String(length=254), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('converted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('converted_via', sa.String(length=16), nullable=True),
+    sa.Column('friend_data_removed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['referrer_id'], ['accounts.id'], name=op.f('fk_referrals_referrer_id_accounts'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_referrals')),
+    sa.UniqueConstraint('address_hash', name=op.f('uq_referrals_address_hash'))
+    )
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.create_index('ix_referrals_referrer_created', ['referrer_id', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.drop_index('ix_referrals_referrer_created')
+
+    op.drop_table('referrals')
+    op.drop_table('referral_codes')
+    op.drop_table('referral_suppressions')
