@@ -10,6 +10,7 @@ from app.outbox import models as outbox_models
 from app.privacy import consent_models
 from app.privacy import models as privacy_models
 from app.referrals import models as referrals_models
+from app.testimonials import models as testimonials_models
 
 __all__ = [
     "Base",
@@ -23,4 +24,5 @@ __all__ = [
     "privacy_models",
     "ratelimit",
     "referrals_models",
+    "testimonials_models",
 ]

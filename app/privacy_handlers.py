@@ -23,6 +23,7 @@ from app.outbox.models import MessageStatus, OutboxMessage
 from app.privacy.personal_data import PolicyAcceptancesPersonalData
 from app.privacy.registry import ErasureResult, Registry, Subject
 from app.referrals.privacy import ReferralsPersonalData
+from app.testimonials.privacy import TestimonialsPersonalData
 
 REDACTED = "(erased)"
 REDACTED_RECIPIENT = "erased@erased.invalid"
@@ -129,6 +130,7 @@ def create_registry() -> Registry:
             CatalogPersonalData(),
             OrdersPersonalData(),
             ReferralsPersonalData(),
+            TestimonialsPersonalData(),
             OutboxPersonalData(),  # after orders: cancelling an order queues a message
             PolicyAcceptancesPersonalData(),
             AccountsPersonalData(),

@@ -49,8 +49,34 @@ def upgrade() -> None:
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.create_index('ix_referrals_referrer_created', ['referrer_id', 'created_at'], unique=False)
 
+    op.create_table('testimonials',
+    sa.Column('account_id', sa.Uuid(), nullable=False),
+    sa.Column('product_id', sa.Uuid(), nullable=True),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('rating', sa.SmallInteger(), nullable=False),
+    sa.Column('verified_purchase', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'approved', 'rejected', name='testimonialstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reviewed_by', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_testimonials_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_testimonials_product_id_products'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['reviewed_by'], ['accounts.id'], name=op.f('fk_testimonials_reviewed_by_accounts'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_testimonials'))
+    )
+    with op.batch_alter_table('testimonials', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_testimonials_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_testimonials_status_created', ['status', 'created_at', 'id'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('testimonials', schema=None) as batch_op:
+        batch_op.drop_index('ix_testimonials_status_created')
+        batch_op.drop_index(batch_op.f('ix_testimonials_account_id'))
+
+    op.drop_table('testimonials')
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.drop_index('ix_referrals_referrer_created')
 
