@@ -10,6 +10,7 @@ from app.outbox import models as outbox_models
 from app.privacy import consent_models
 from app.privacy import models as privacy_models
 from app.referrals import models as referrals_models
+from app.support import models as support_models
 from app.testimonials import models as testimonials_models
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "privacy_models",
     "ratelimit",
     "referrals_models",
+    "support_models",
     "testimonials_models",
 ]

@@ -23,6 +23,7 @@ from app.outbox.models import MessageStatus, OutboxMessage
 from app.privacy.personal_data import PolicyAcceptancesPersonalData
 from app.privacy.registry import ErasureResult, Registry, Subject
 from app.referrals.privacy import ReferralsPersonalData
+from app.support.privacy import SupportPersonalData
 from app.testimonials.privacy import TestimonialsPersonalData
 
 REDACTED = "(erased)"
@@ -131,6 +132,7 @@ def create_registry() -> Registry:
             OrdersPersonalData(),
             ReferralsPersonalData(),
             TestimonialsPersonalData(),
+            SupportPersonalData(),
             OutboxPersonalData(),  # after orders: cancelling an order queues a message
             PolicyAcceptancesPersonalData(),
             AccountsPersonalData(),

@@ -184,6 +184,8 @@ class Settings(BaseSettings):
     referrals_per_account_per_day: int = Field(default=10, ge=1)
     # Days a referral stays open for conversion; then the friend's name and email are purged.
     referral_window_days: int = Field(default=30, ge=1, le=365)
+    # Contact-form messages per client address per hour.
+    contact_requests_per_ip_per_hour: int = Field(default=5, ge=1)
 
     @property
     def is_production(self) -> bool:

@@ -70,8 +70,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_testimonials_account_id'), ['account_id'], unique=False)
         batch_op.create_index('ix_testimonials_status_created', ['status', 'created_at', 'id'], unique=False)
 
+    op.create_table('support_requests',
+    sa.Column('reference', sa.String(length=16), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('topic', sa.Enum('order', 'product', 'account', 'privacy', 'other', name='contacttopic', native_enum=False, length=16), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('status', sa.Enum('open', 'answered', name='supportstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('answered_by', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['answered_by'], ['accounts.id'], name=op.f('fk_support_requests_answered_by_accounts'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_support_requests')),
+    sa.UniqueConstraint('reference', name=op.f('uq_support_requests_reference'))
+    )
+    with op.batch_alter_table('support_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_support_requests_email'), ['email'], unique=False)
+        batch_op.create_index('ix_support_requests_status_created', ['status', 'created_at', 'id'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('support_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_support_requests_status_created')
+        batch_op.drop_index(batch_op.f('ix_support_requests_email'))
+
+    op.drop_table('support_requests')
     with op.batch_alter_table('testimonials', schema=None) as batch_op:
         batch_op.drop_index('ix_testimonials_status_created')
         batch_op.drop_index(batch_op.f('ix_testimonials_account_id'))
