@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts.models import Role
+from app.adapters.payments.fake import FakePaymentProvider
 from app.core.db import utcnow
+from app.housekeeping import housekeeping
 from app.orders.models import Order
 from app.referrals.models import Referral, ReferralStatus, ReferralSuppression
 from app.referrals.service import purge_served
@@ -234,3 +236,25 @@ async def test_staff_see_programme_totals_without_personal_data(
     totals = await client.get("/v1/admin/referrals/totals", headers=staff)
     assert totals.status_code == 200
     assert totals.json() == {"sent": 2, "suppressed": 1, "converted": 1, "conversion_rate": 0.5}
+
+
+async def test_housekeeping_purges_the_friends_data_once_the_window_has_passed(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    bound_app: FastAPI,
+) -> None:
+    _, headers = await signed_in(client, session)
+    await refer(client, headers, FRIEND)
+    await refer(client, headers, "recent.friend@example.org")
+    old = utcnow() - timedelta(days=31)
+    await session.execute(
+        update(Referral).where(Referral.friend_email == FRIEND).values(created_at=old)
+    )
+    await session.commit()
+
+    done = await housekeeping(sessionmaker, FakePaymentProvider(), bound_app.state.settings)
+
+    assert done.purged_referral_friends == 1
+    held = {r.friend_email for r in await referral_rows(session)}
+    assert held == {None, "recent.friend@example.org"}
