@@ -29,7 +29,7 @@ class ReferralAccepted(OutputModel):
 
 
 class RemovalRequest(InputModel):
-    token: str = Field(min_length=10, max_length=200)
+    token: str = Field(pattern=r"^[0-9a-f]{64}\.[0-9a-f]{64}$", max_length=129)
 
 
 class MyReferral(OutputModel):

@@ -59,7 +59,8 @@ def removal_token(settings: Settings, hashed: str) -> str:
 
 def read_removal_token(settings: Settings, token: str) -> str:
     hashed, _, mac = token.partition(".")
-    if not hmac.compare_digest(removal_token(settings, hashed), f"{hashed}.{mac}"):
+    expected = removal_token(settings, hashed).encode()
+    if not hmac.compare_digest(expected, f"{hashed}.{mac}".encode()):
         raise InvalidRemovalToken()
     return hashed
 

@@ -9,6 +9,12 @@ class TestimonialAgeRestricted(AppError):
     title = "Facet does not collect testimonials from persons under 18"
 
 
+class UnknownProduct(AppError):
+    status = 422
+    type = "unknown-product"
+    title = "No product has this id"
+
+
 class TestimonialNotFound(NotFound):
     type = "testimonial-not-found"
     title = "No such testimonial"

@@ -126,9 +126,11 @@ async def test_removal_deletes_the_friends_data_and_no_later_referral_sends_or_s
 
 
 async def test_a_forged_removal_token_is_refused(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/referrals/removal", json={"token": "a" * 64 + ".bad"})
+    response = await client.post("/v1/referrals/removal", json={"token": "a" * 64 + "." + "b" * 64})
     assert response.status_code == 422
     assert problem_type(response) == "invalid-removal-token"
+    garbled = await client.post("/v1/referrals/removal", json={"token": "\u00e9" * 64})
+    assert garbled.status_code == 422
 
 
 async def test_the_daily_cap_refuses_further_referrals_with_429(

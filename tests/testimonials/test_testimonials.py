@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -148,3 +149,14 @@ async def test_a_customer_deletes_their_own_testimonial_and_no_one_elses(
     assert (await client.delete(path, headers=owner)).status_code == 204
     assert (await client.get("/v1/me/testimonials", headers=owner)).json() == []
     assert await session.scalar(select(func.count()).select_from(Account)) == 2
+
+
+async def test_a_testimonial_for_an_unknown_product_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, customer = await signed_in(client, session)
+    response = await client.post(
+        "/v1/testimonials", json=new_testimonial(product_id=str(uuid.uuid4())), headers=customer
+    )
+    assert response.status_code == 422
+    assert problem_type(response) == "unknown-product"
