@@ -18,7 +18,9 @@ from app.adapters.payments.fake import FakePaymentProvider
 from app.core.db import utcnow
 from app.housekeeping import housekeeping
 from app.orders.models import Order
+from app.privacy.registry import Subject
 from app.referrals.models import Referral, ReferralStatus, ReferralSuppression
+from app.referrals.privacy import ReferralsPersonalData
 from app.referrals.service import purge_served
 from tests.factories import ADULT_DOB, signed_in
 from tests.orders.conftest import place_order, problem_type
@@ -260,3 +262,28 @@ async def test_housekeeping_purges_the_friends_data_once_the_window_has_passed(
     assert done.purged_referral_friends == 1
     held = {r.friend_email for r in await referral_rows(session)}
     assert held == {None, "recent.friend@example.org"}
+
+
+async def test_erasure_unlinks_the_referrer_and_forgets_the_friend_keeping_the_hash(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    referrer, headers = await signed_in(client, session)
+    await refer(client, headers, FRIEND)
+    handler = ReferralsPersonalData()
+
+    exported = await handler.export(session, Subject(account_id=referrer.id))
+    assert [r["status"] for r in exported["referrals_sent"]] == ["invited"]
+    as_friend = Subject()
+    as_friend.add_address(FRIEND)
+    assert (await handler.export(session, as_friend))["invitations_received"][0]["email"] == FRIEND
+
+    await handler.erase(session, Subject(account_id=referrer.id))
+    await handler.erase(session, as_friend)
+    await session.commit()
+    (row,) = await referral_rows(session)
+    await session.refresh(row)
+    assert (row.referrer_id, row.friend_name, row.friend_email) == (None, None, None)
+    # The hash stays, so the address is still never invited twice.
+    _, other = await signed_in(client, session)
+    await refer(client, other, FRIEND)
+    assert len(await invitations(session)) == 1
