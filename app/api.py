@@ -22,6 +22,12 @@ from app.privacy.requests_router import public_router as privacy_requests_router
 from app.privacy.router import admin_router as privacy_admin_router
 from app.privacy.router import me_router as privacy_me_router
 from app.privacy.router import public_router as privacy_router
+from app.referrals.router import admin_router as referrals_admin_router
+from app.referrals.router import router as referrals_router
+from app.support.router import admin_router as support_admin_router
+from app.support.router import router as support_router
+from app.testimonials.router import admin_router as testimonials_admin_router
+from app.testimonials.router import router as testimonials_router
 
 api_router = APIRouter(prefix="/v1")
 for router in (
@@ -44,5 +50,11 @@ for router in (
     campaigns_router,
     privacy_requests_router,
     privacy_requests_admin_router,
+    referrals_router,
+    referrals_admin_router,
+    testimonials_router,
+    testimonials_admin_router,
+    support_router,
+    support_admin_router,
 ):
     api_router.include_router(router)

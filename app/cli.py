@@ -192,7 +192,8 @@ def _cmd_purge(_: argparse.Namespace) -> int:
         f"{done.purged_keys} idempotency keys and {technical_days} technical-data rows; "
         f"{done.purged_requests} unverified privacy requests, {done.purged_messages} sent "
         f"messages, {done.purged_inquiries} settled inquiries, {done.purged_sessions} "
-        f"ended login sessions, {done.purged_email_links} used or expired email links"
+        f"ended login sessions, {done.purged_email_links} used or expired email links, "
+        f"{done.purged_referral_friends} referred friends' details"
     )
     return 0
 

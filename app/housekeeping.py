@@ -23,6 +23,7 @@ from app.outbox.service import purge_sent
 from app.privacy.inquiries import purge_settled
 from app.privacy.newsletter import purge_finished_confirmations
 from app.privacy.requests import purge_unverified
+from app.referrals.service import purge_served
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class HousekeepingResult:
     purged_inquiries: int = 0
     purged_sessions: int = 0
     purged_email_links: int = 0
+    purged_referral_friends: int = 0
 
 
 async def housekeeping(
@@ -72,7 +74,9 @@ async def purge_outdated(
       answer or the closing);
     - login sessions and refresh tokens (`ended_session_retention_days` after they expire);
     - email verification and newsletter confirmation links once used or expired
-      (`email_token_hours`).
+      (`email_token_hours`);
+    - a referred friend's name and address once the referral converted or its window
+      passed (`referral_window_days`).
     Idempotent: a second run finds nothing left to remove."""
     now = now or utcnow()
     return {
@@ -88,4 +92,7 @@ async def purge_outdated(
         ),
         "purged_email_links": await purge_finished_tokens(session)
         + await purge_finished_confirmations(session),
+        "purged_referral_friends": await purge_served(
+            session, window_days=settings.referral_window_days, now=now
+        ),
     }

@@ -9,6 +9,9 @@ from app.orders import models as orders_models
 from app.outbox import models as outbox_models
 from app.privacy import consent_models
 from app.privacy import models as privacy_models
+from app.referrals import models as referrals_models
+from app.support import models as support_models
+from app.testimonials import models as testimonials_models
 
 __all__ = [
     "Base",
@@ -21,4 +24,7 @@ __all__ = [
     "outbox_models",
     "privacy_models",
     "ratelimit",
+    "referrals_models",
+    "support_models",
+    "testimonials_models",
 ]

@@ -28,6 +28,9 @@ from app.privacy.personal_data import (
     PrivacyRecordsPersonalData,
 )
 from app.privacy.registry import ErasureResult, Registry, Subject
+from app.referrals.privacy import ReferralsPersonalData
+from app.support.privacy import SupportPersonalData
+from app.testimonials.privacy import TestimonialsPersonalData
 
 REDACTED = "(erased)"
 REDACTED_RECIPIENT = "erased@erased.invalid"
@@ -143,6 +146,9 @@ def create_registry(settings: Settings) -> Registry:
             IdempotencyPersonalData(),
             CatalogPersonalData(),
             OrdersPersonalData(),
+            ReferralsPersonalData(),
+            TestimonialsPersonalData(),
+            SupportPersonalData(),
             OutboxPersonalData(),  # after orders: cancelling an order queues a message
             ConsentPersonalData(settings),  # its opt-out events name no address
             PolicyAcceptancesPersonalData(),

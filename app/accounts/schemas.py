@@ -39,6 +39,10 @@ class AccountCreate(InputModel):
         default=False,
         description="Marketing email (P2): unticked by default; recorded in the consent ledger.",
     )
+    referral_code: (
+        Annotated[str, StringConstraints(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
+        | None
+    ) = Field(default=None, description="The code from a friend's invitation, if any.")
 
 
 class AccountRead(OutputModel):

@@ -30,6 +30,7 @@ from app.privacy import consent
 from app.privacy import service as privacy_service
 from app.privacy.consent_models import ConsentSource, Purpose
 from app.privacy.subjects import account_subject
+from app.referrals import service as referrals
 
 ADULT_AGE = 18
 _COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
@@ -101,7 +102,11 @@ async def register(
             {Purpose.marketing_email: True},
             source=ConsentSource.registration,
         )
-    await send_verification(session, settings or get_settings(), account)
+    settings = settings or get_settings()
+    await referrals.record_conversion(
+        session, settings, code=data.referral_code, email=email, via="registration"
+    )
+    await send_verification(session, settings, account)
     return account
 
 

@@ -200,6 +200,14 @@ class Settings(BaseSettings):
     # Login sessions and refresh tokens are deleted this many days after they expire.
     ended_session_retention_days: int = Field(default=30, ge=0, le=3650)
 
+    # ---- Referrals, testimonials and contact requests ----
+    # Referrals one customer may send per day (accepted or not, each counts).
+    referrals_per_account_per_day: int = Field(default=10, ge=1)
+    # Days a referral stays open for conversion; then the friend's name and email are purged.
+    referral_window_days: int = Field(default=30, ge=1, le=365)
+    # Contact-form messages per client address per hour.
+    contact_requests_per_ip_per_hour: int = Field(default=5, ge=1)
+
     @property
     def is_production(self) -> bool:
         return self.env == Environment.production

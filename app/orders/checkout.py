@@ -31,6 +31,7 @@ from app.orders.service import load_order, record_creation
 from app.privacy import consent
 from app.privacy.consent_models import ConsentSource, Purpose
 from app.privacy.subjects import account_subject
+from app.referrals import service as referrals
 
 # Crockford's alphabet: no I, L, O or U to misread over the phone.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -145,6 +146,9 @@ async def checkout(
             await consent.record_for_email(
                 session, settings, order.email, choice, source=ConsentSource.checkout
             )
+    await referrals.record_conversion(
+        session, settings, code=data.referral_code, email=order.email, via="checkout"
+    )
     await carts.mark_checked_out(session, cart)
     await session.flush()
     return order, token

@@ -257,6 +257,42 @@ class ExportInventoryNote(OutputModel):
     note: str | None
 
 
+class ExportReferralSent(OutputModel):
+    """A referral the customer sent: its status only (the friend's data is the friend's)."""
+
+    status: str
+    created_at: datetime
+    converted_at: datetime | None
+
+
+class ExportInvitation(OutputModel):
+    """A tell-a-friend invitation sent to one of the customer's addresses."""
+
+    name: str | None
+    email: str | None
+    created_at: datetime
+
+
+class ExportTestimonial(OutputModel):
+    title: str
+    body: str
+    rating: int
+    product_id: uuid.UUID | None
+    status: str
+    created_at: datetime
+
+
+class ExportSupportRequest(OutputModel):
+    reference: str
+    name: str
+    email: str
+    topic: str
+    message: str
+    answer: str | None
+    created_at: datetime
+    answered_at: datetime | None
+
+
 class PersonalDataExport(OutputModel):
     """Every personal datum Facet holds about the signed-in customer (P8)."""
 
@@ -289,6 +325,13 @@ class PersonalDataExport(OutputModel):
     legal_disclosures: list[ExportDisclosure] = Field(
         default=[], description="Disclosures to authorities required by law (P10)."
     )
+    referral_code: str | None = Field(
+        default=None, description="The customer's own tell-a-friend code."
+    )
+    referrals_sent: list[ExportReferralSent] = []
+    invitations_received: list[ExportInvitation] = []
+    testimonials: list[ExportTestimonial] = []
+    support_requests: list[ExportSupportRequest] = []
 
 
 class ErasureRequest(InputModel):

@@ -54,9 +54,9 @@ def test_every_table_with_personal_columns_has_a_registered_handler() -> None:
 
 def test_a_personal_table_without_a_handler_is_caught() -> None:
     metadata = MetaData()
-    Table("testimonials", metadata, Column("author", String(80), info={"pii": True}))
+    Table("guestbook_entries", metadata, Column("author", String(80), info={"pii": True}))
     assert personal_tables(metadata) - create_registry(get_settings()).covered_tables() == {
-        "testimonials"
+        "guestbook_entries"
     }
 
 

@@ -1,0 +1,71 @@
+"""Tell-a-friend referrals (P6): each customer's referral code, one invitation per friend
+address ever, and the addresses that asked never to be invited again.
+
+A friend address is known by a keyed hash (`address_hash`, see app.privacy.subjects):
+the unique hash is what makes "one email per address, ever" hold under concurrency.
+The friend's name and email sit on the invitation only until its purpose is served
+(converted, removed or its window passed); status, dates and counts remain.
+Accounts are referenced by table name only: this domain imports no accounts code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, IdMixin, str_enum, utcnow
+
+PII = {"pii": True}
+NOT_PII = {"pii": False}
+
+
+class ReferralStatus(StrEnum):
+    invited = "invited"
+    converted = "converted"
+    removed = "removed"
+
+
+class ReferralCode(Base):
+    """The code a customer hands out; the friend types it at registration or checkout."""
+
+    __tablename__ = "referral_codes"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(16), unique=True, info=NOT_PII)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Referral(IdMixin, Base):
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_referrer_created", "referrer_id", "created_at"),)
+
+    # Keyed hash of the friend's normalized address: unique, so a second referral of the
+    # same address (by anyone, at the same time or later) inserts nothing and sends nothing.
+    address_hash: Mapped[str] = mapped_column(String(64), unique=True, info=PII)
+    referrer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    code: Mapped[str] = mapped_column(String(16), info=NOT_PII)
+    status: Mapped[ReferralStatus] = mapped_column(str_enum(ReferralStatus), info=NOT_PII)
+    # Held only for the invitation and for tracking; null once the purpose is served.
+    friend_name: Mapped[str | None] = mapped_column(String(200), info=PII)
+    friend_email: Mapped[str | None] = mapped_column(String(254), info=PII)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    converted_at: Mapped[datetime | None]
+    converted_via: Mapped[str | None] = mapped_column(String(16), info=NOT_PII)
+    friend_data_removed_at: Mapped[datetime | None]
+
+
+class ReferralSuppression(Base):
+    """An address that asked for removal: never emailed, never stored again."""
+
+    __tablename__ = "referral_suppressions"
+
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=PII)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
