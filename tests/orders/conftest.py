@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
 from app.accounts.verification import VERIFICATION_EMAIL_KIND
+from app.adapters.payments.base import PaymentProvider
 from app.adapters.payments.fake import FakePaymentProvider
 from app.adapters.payments.webhooks import sign_payload
 from app.catalog.models import Product, Variant
-from app.core.settings import Settings
-from app.orders.models import Order
+from app.core.settings import PaymentProviderName, Settings
+from app.orders.models import Order, OrderStatus
 from app.outbox.models import OutboxMessage
 from tests.factories import make_category, make_product, signed_in
 
@@ -101,6 +102,16 @@ def settings_changed(app: FastAPI, **changes: Any) -> Iterator[Settings]:
         yield app.state.settings
     finally:
         app.state.settings = saved
+
+
+@contextmanager
+def paying_through(
+    app: FastAPI, adapter: PaymentProvider, name: PaymentProviderName
+) -> Iterator[None]:
+    """The app paying through `adapter`; orders record the configured processor, so the
+    settings name the same one."""
+    with state_changed(app, payment_provider=adapter), settings_changed(app, payment_provider=name):
+        yield
 
 
 async def variant_ids(session: AsyncSession, product: Product) -> list[uuid.UUID]:
@@ -232,6 +243,16 @@ async def paid_order(
     response = await pay(client, order)
     assert response.status_code == 200, response.text
     return order
+
+
+async def stored(session: AsyncSession, order: PlacedOrder) -> tuple[OrderStatus, str | None]:
+    """The order's status and payment intent as committed to the database."""
+    row = (
+        await session.execute(
+            select(Order.status, Order.payment_intent_id).where(Order.id == uuid.UUID(order.id))
+        )
+    ).one()
+    return row.status, row.payment_intent_id
 
 
 async def intent_of(session: AsyncSession, order: PlacedOrder) -> str:

@@ -20,7 +20,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Role
 from app.adapters.mail.sink import MailSink
 from app.adapters.payments.authorizenet import AuthorizeNetPaymentProvider
 from app.adapters.payments.base import is_provisional
@@ -38,15 +37,16 @@ from tests.adapters.test_payments_authorizenet import (  # the loopback server, 
     anet_server,  # noqa: F401
     fake_anet,  # noqa: F401
 )
-from tests.factories import signed_in
 from tests.orders.conftest import (
     ADDRESS,
-    PROBLEM,
     PlacedOrder,
     checkout_body,
     outbox_kinds,
+    paying_through,
     place_order,
+    problem_type,
     settings_changed,
+    stored,
 )
 
 CLIENT_TIMEOUT = 0.5
@@ -75,20 +75,11 @@ async def anet(
         api_base=endpoint,
         timeout=CLIENT_TIMEOUT,
     )
-    saved = bound_app.state.payment_provider
-    bound_app.state.payment_provider = adapter
     try:
-        with settings_changed(bound_app, payment_provider=PaymentProviderName.authorizenet):
+        with paying_through(bound_app, adapter, PaymentProviderName.authorizenet):
             yield Loopback(adapter, fake_anet)
     finally:
-        bound_app.state.payment_provider = saved
         await adapter.close()
-
-
-@pytest.fixture
-async def staff(client: httpx.AsyncClient, session: AsyncSession) -> dict[str, str]:
-    _, headers = await signed_in(client, session, role=Role.staff)
-    return headers
 
 
 def opaque(outcome: str = "approve") -> dict[str, Any]:
@@ -110,21 +101,6 @@ async def pay(
         json=opaque() if body is None else body,
         headers=order.token,
     )
-
-
-def problem_type(response: httpx.Response) -> str:
-    kind: str = response.json()["type"]
-    assert kind.startswith(PROBLEM), kind
-    return kind.removeprefix(PROBLEM)
-
-
-async def stored(session: AsyncSession, order: PlacedOrder) -> tuple[OrderStatus, str | None]:
-    row = (
-        await session.execute(
-            select(Order.status, Order.payment_intent_id).where(Order.id == uuid.UUID(order.id))
-        )
-    ).one()
-    return row.status, row.payment_intent_id
 
 
 async def post_webhook(

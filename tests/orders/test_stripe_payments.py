@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.adapters.payments.stripe import StripePaymentProvider
 from app.adapters.payments.webhooks import sign_payload
 from app.core.settings import CaptureSetting, PaymentProviderName
-from app.orders.models import Order, OrderStatus, PaymentEventRecord
+from app.orders.models import OrderStatus, PaymentEventRecord
 from tests.adapters.fake_stripe import Delay, Fail, FakeStripe, ServerCharge
 from tests.adapters.test_payments_stripe import (  # the loopback server, reset per test
     API_KEY,
@@ -29,14 +29,14 @@ from tests.adapters.test_payments_stripe import (  # the loopback server, reset 
 )
 from tests.orders.conftest import (
     ADDRESS,
-    PlacedOrder,
     checkout_body,
     outbox_kinds,
     pay,
+    paying_through,
     place_order,
     problem_type,
     settings_changed,
-    state_changed,
+    stored,
 )
 
 WEBHOOK_SECRET = "whsec_facet_orders_loopback"
@@ -77,24 +77,10 @@ async def stripe(
         api_key=API_KEY, webhook_secret=WEBHOOK_SECRET, api_base=base_url, timeout=CLIENT_TIMEOUT
     )
     try:
-        # Orders record the configured processor, so configure the one in use.
-        with (
-            state_changed(bound_app, payment_provider=adapter),
-            settings_changed(bound_app, payment_provider=PaymentProviderName.stripe),
-        ):
+        with paying_through(bound_app, adapter, PaymentProviderName.stripe):
             yield Loopback(adapter, fake_stripe)
     finally:
         await adapter.close()
-
-
-async def stored(session: AsyncSession, order: PlacedOrder) -> tuple[OrderStatus, str | None]:
-    """The order's status and payment intent as committed to the database."""
-    row = (
-        await session.execute(
-            select(Order.status, Order.payment_intent_id).where(Order.id == uuid.UUID(order.id))
-        )
-    ).one()
-    return row.status, row.payment_intent_id
 
 
 def charges(fake: FakeStripe, intent_id: str) -> list[ServerCharge]:
