@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.privacy import AccountsPersonalData, active_account_emails
 from app.carts.privacy import CartsPersonalData
 from app.catalog.privacy import CatalogPersonalData
+from app.core.db import rows_affected
 from app.core.idempotency import IdempotencyRecord
 from app.core.settings import Settings
 from app.orders.privacy import OrdersPersonalData
@@ -75,7 +76,7 @@ class IdempotencyPersonalData:
     async def erase(self, session: AsyncSession, subject: Subject) -> ErasureResult:
         result = ErasureResult()
         deleted = await session.execute(delete(IdempotencyRecord).where(self._linked(subject)))
-        result.count_deleted("idempotency_keys", int(getattr(deleted, "rowcount", 0) or 0))
+        result.count_deleted("idempotency_keys", rows_affected(deleted))
         return result
 
 
@@ -134,8 +135,8 @@ class OutboxPersonalData:
             )
             .execution_options(synchronize_session=False)
         )
-        result.count_deleted("outbox_messages", int(getattr(deleted, "rowcount", 0) or 0))
-        result.count_anonymized("outbox_messages", int(getattr(redacted, "rowcount", 0) or 0))
+        result.count_deleted("outbox_messages", rows_affected(deleted))
+        result.count_anonymized("outbox_messages", rows_affected(redacted))
         return result
 
 

@@ -16,6 +16,7 @@ from app.accounts.models import (
     LoginSession,
     RefreshToken,
 )
+from app.core.db import rows_affected
 from app.privacy.registry import ErasureResult, Subject
 
 NOTICE_BATCH = 500
@@ -146,5 +147,5 @@ class AccountsPersonalData:
         ]
         for model, column in owned:
             deleted = await session.execute(delete(model).where(column == subject.account_id))
-            result.count_deleted(model.__tablename__, int(getattr(deleted, "rowcount", 0) or 0))
+            result.count_deleted(model.__tablename__, rows_affected(deleted))
         return result

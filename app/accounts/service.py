@@ -22,7 +22,7 @@ from app.accounts.models import Account, Address, LoginSession, RefreshToken, Ro
 from app.accounts.schemas import AccountCreate, AccountUpdate, AddressCreate, AddressUpdate
 from app.accounts.throttle import PasswordThrottle
 from app.accounts.verification import send_verification
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.pagination import paginate_by_creation
 from app.core.security import hash_password_in_thread, verify_password_in_thread
 from app.core.settings import Settings, get_settings
@@ -248,4 +248,4 @@ async def purge_ended_sessions(
     before = (now or utcnow()) - timedelta(days=retention_days)
     await session.execute(delete(RefreshToken).where(RefreshToken.expires_at < before))
     result = await session.execute(delete(LoginSession).where(LoginSession.expires_at < before))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

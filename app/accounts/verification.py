@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.errors import InvalidVerificationToken
 from app.accounts.models import Account, EmailVerificationToken
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.security import hash_token, new_secret_token
 from app.core.settings import Settings
 from app.outbox.service import enqueue_email
@@ -88,4 +88,4 @@ async def purge_finished_tokens(session: AsyncSession) -> int:
             (EmailVerificationToken.expires_at <= now) | EmailVerificationToken.used_at.is_not(None)
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.carts.models import Cart, CartLine
+from app.core.db import rows_affected
 from app.privacy.registry import ErasureResult, Subject
 
 
@@ -55,5 +56,5 @@ class CartsPersonalData:
             deleted = await session.execute(
                 delete(Cart).where(Cart.account_id == subject.account_id)
             )
-            result.count_deleted("carts", int(getattr(deleted, "rowcount", 0) or 0))
+            result.count_deleted("carts", rows_affected(deleted))
         return result

@@ -27,7 +27,7 @@ from app.carts.schemas import CartLineRead, CartRead, TotalsRead
 from app.catalog.errors import VariantNotFound
 from app.catalog.models import Product, Variant
 from app.catalog.service import availability
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 
 
 @dataclass(frozen=True)
@@ -315,4 +315,4 @@ async def purge_abandoned(session: AsyncSession, *, days: int) -> int:
     result = await session.execute(
         delete(Cart).where(Cart.account_id.is_(None), Cart.updated_at < cutoff)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.models import InventoryMovement
+from app.core.db import rows_affected
 from app.privacy.registry import ErasureResult, Subject
 
 
@@ -53,5 +54,5 @@ class CatalogPersonalData:
             .values(note=None)
             .execution_options(synchronize_session=False)
         )
-        result.count_anonymized("inventory_movements", int(getattr(blanked, "rowcount", 0) or 0))
+        result.count_anonymized("inventory_movements", rows_affected(blanked))
         return result

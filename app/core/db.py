@@ -79,6 +79,11 @@ def str_enum(cls: type[StrEnum], length: int = 16) -> Enum:
     )
 
 
+def rows_affected(result: object) -> int:
+    """Rows an UPDATE or DELETE touched (async results type it loosely)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, IdMixin, utcnow
+from app.core.db import Base, IdMixin, rows_affected, utcnow
 from app.core.errors import AppError, Conflict
 from app.core.security import keyed_hash
 from app.core.settings import Settings
@@ -195,4 +195,4 @@ async def purge_expired(session: AsyncSession, *, now: datetime | None = None) -
     result = await session.execute(
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, utcnow
+from app.core.db import Base, rows_affected, utcnow
 
 log = logging.getLogger("facet.ratelimit")
 
@@ -222,7 +222,7 @@ async def purge_expired_counters(session: AsyncSession, *, now: datetime | None 
     result = await session.execute(
         delete(RateLimitCounter).where(RateLimitCounter.window_ends_at <= (now or utcnow()))
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)
 
 
 def create_rate_limit_backend(

@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.core.db import rows_affected
 from app.core.security import hash_token
 from app.orders.errors import ErasureBlockedByOpenOrder
 from app.orders.fulfilment import NOTHING_TO_GIVE_BACK, record_cancellation
@@ -182,7 +183,7 @@ class OrdersPersonalData:
         # Last: the account link, once everything it leads to is handled.
         await session.execute(update(Order).where(Order.id.in_(ids)).values(account_id=None))
         result.count_anonymized("orders", len(ids))
-        result.count_anonymized("order_events", int(getattr(notes, "rowcount", 0) or 0))
+        result.count_anonymized("order_events", rows_affected(notes))
         result.kept.append(
             Kept(
                 what=f"{len(ids)} order(s): lines, totals, dates, status and country",

@@ -16,7 +16,7 @@ from app.accounts.service import normalize_email
 from app.adapters.payments.base import IntentStatus, PaymentIntent
 from app.carts.schemas import TotalsRead
 from app.catalog import repository as catalog
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.pagination import paginate_by_creation
 from app.core.security import hash_token
 from app.orders.errors import IllegalTransition, OrderNotFound
@@ -110,7 +110,7 @@ async def transition(
         .values(status=to, **values)
         .execution_options(synchronize_session=False)
     )
-    if not getattr(result, "rowcount", 0):
+    if not rows_affected(result):
         return False
     session.add(
         OrderEvent(

@@ -12,7 +12,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.adapters.mail.base import MailRejected, MailSender, OutgoingEmail
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.outbox.models import MessageCategory, MessageStatus, OutboxMessage
 
 log = logging.getLogger("facet.outbox")
@@ -213,4 +213,4 @@ async def purge_sent(
             OutboxMessage.status == MessageStatus.sent, OutboxMessage.sent_at < before
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.pagination import paginate_by_creation
 from app.outbox.service import enqueue_email
 from app.privacy.errors import AdultAttestationRequired, InquiryClosed, InquiryNotFound
@@ -128,4 +128,4 @@ async def purge_settled(
             )
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.security import hash_token, new_secret_token
 from app.core.settings import Settings
 from app.outbox.service import enqueue_email
@@ -125,4 +125,4 @@ async def purge_finished_confirmations(session: AsyncSession) -> int:
             | NewsletterConfirmation.confirmed_at.is_not(None)
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

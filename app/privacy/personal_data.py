@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.settings import Settings
 from app.privacy.consent import current_state
 from app.privacy.consent_models import (
@@ -64,9 +64,7 @@ class PolicyAcceptancesPersonalData:
             deleted = await session.execute(
                 delete(PolicyAcceptance).where(PolicyAcceptance.account_id == subject.account_id)
             )
-            result.count_deleted(
-                "privacy_policy_acceptances", int(getattr(deleted, "rowcount", 0) or 0)
-            )
+            result.count_deleted("privacy_policy_acceptances", rows_affected(deleted))
         return result
 
 
@@ -186,7 +184,7 @@ class ConsentPersonalData:
         ]
         for model, rows in owned:
             deleted = await session.execute(delete(model).where(rows))
-            result.count_deleted(model.__tablename__, int(getattr(deleted, "rowcount", 0) or 0))
+            result.count_deleted(model.__tablename__, rows_affected(deleted))
         email_subjects = self._email_subjects(subject)
         if email_subjects:
             policy = await current_version(session)
@@ -289,27 +287,23 @@ class PrivacyRecordsPersonalData:
             .values(email=None, details=None)
             .execution_options(synchronize_session=False)
         )
-        result.count_deleted("privacy_requests", _rows(deleted))
-        result.count_anonymized("privacy_requests", _rows(redacted))
+        result.count_deleted("privacy_requests", rows_affected(deleted))
+        result.count_anonymized("privacy_requests", rows_affected(redacted))
         inquiries = await session.execute(
             delete(PrivacyInquiry).where(PrivacyInquiry.email.in_(addresses))
         )
-        result.count_deleted("privacy_inquiries", _rows(inquiries))
+        result.count_deleted("privacy_inquiries", rows_affected(inquiries))
         disclosures = await session.execute(
             update(LegalDisclosure)
             .where(self._disclosures(subject))
             .values(subject_email=None, account_id=None, subject_erased_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        if _rows(disclosures):
-            result.count_anonymized("legal_disclosures", _rows(disclosures))
+        if rows_affected(disclosures):
+            result.count_anonymized("legal_disclosures", rows_affected(disclosures))
             result.kept.append(Kept(
                 what="the record of each disclosure of your data required by law (what, "
                      "to whom, on which legal basis, when), no longer naming you",
                 why="the law requires us to account for every such disclosure",
             ))  # fmt: skip
         return result
-
-
-def _rows(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

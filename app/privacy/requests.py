@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.pagination import paginate_by_creation
 from app.core.security import hash_token, new_secret_token
 from app.outbox.service import enqueue_email
@@ -198,4 +198,4 @@ async def purge_unverified(session: AsyncSession, *, now: datetime | None = None
             PrivacyRequest.verify_by <= (now or utcnow()),
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.middleware import route_template
 from app.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from app.core.user_agent import parse_user_agent
@@ -262,4 +262,4 @@ async def purge_older_than(session: AsyncSession, *, retention_days: int) -> int
     result = await session.execute(
         delete(TechnicalDataDaily).where(TechnicalDataDaily.day < cutoff)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.privacy.registry import ErasureResult, Kept, Subject
 from app.referrals.models import Referral, ReferralCode
 
@@ -70,7 +70,7 @@ class ReferralsPersonalData:
             .values(friend_name=None, friend_email=None, friend_data_removed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        result.count_anonymized("referrals", int(getattr(forgotten, "rowcount", 0) or 0))
+        result.count_anonymized("referrals", rows_affected(forgotten))
         if subject.account_id is not None:
             unlinked = await session.execute(
                 update(Referral)
@@ -78,11 +78,11 @@ class ReferralsPersonalData:
                 .values(referrer_id=None)
                 .execution_options(synchronize_session=False)
             )
-            result.count_anonymized("referrals", int(getattr(unlinked, "rowcount", 0) or 0))
+            result.count_anonymized("referrals", rows_affected(unlinked))
             deleted = await session.execute(
                 delete(ReferralCode).where(ReferralCode.account_id == subject.account_id)
             )
-            result.count_deleted("referral_codes", int(getattr(deleted, "rowcount", 0) or 0))
+            result.count_deleted("referral_codes", rows_affected(deleted))
         result.kept.append(
             Kept(
                 what="keyed hashes of invited and suppressed addresses",

@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.pagination import paginate_by_creation
 from app.core.settings import Settings
 from app.outbox.models import MessageStatus, OutboxMessage
@@ -199,7 +199,7 @@ async def forget_friend(session: AsyncSession, hashed: str, addresses: set[str])
             .values(recipient=REDACTED_RECIPIENT, subject=REDACTED, body=REDACTED)
             .execution_options(synchronize_session=False)
         )
-    return int(getattr(changed, "rowcount", 0) or 0)
+    return rows_affected(changed)
 
 
 async def record_conversion(
@@ -227,7 +227,7 @@ async def record_conversion(
         )
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return rows_affected(result) > 0
 
 
 async def purge_served(
@@ -245,7 +245,7 @@ async def purge_served(
         .values(friend_name=None, friend_email=None, friend_data_removed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)
 
 
 async def list_mine(

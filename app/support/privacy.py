@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import rows_affected
 from app.privacy.registry import ErasureResult, Subject
 from app.support.models import SupportRequest
 
@@ -45,5 +46,5 @@ class SupportPersonalData:
     async def erase(self, session: AsyncSession, subject: Subject) -> ErasureResult:
         result = ErasureResult()
         deleted = await session.execute(delete(SupportRequest).where(self._from_subject(subject)))
-        result.count_deleted("support_requests", int(getattr(deleted, "rowcount", 0) or 0))
+        result.count_deleted("support_requests", rows_affected(deleted))
         return result

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import rows_affected
 from app.privacy.registry import ErasureResult, Subject
 from app.testimonials.models import Testimonial
 
@@ -45,5 +46,5 @@ class TestimonialsPersonalData:
             deleted = await session.execute(
                 delete(Testimonial).where(Testimonial.account_id == subject.account_id)
             )
-            result.count_deleted("testimonials", int(getattr(deleted, "rowcount", 0) or 0))
+            result.count_deleted("testimonials", rows_affected(deleted))
         return result
