@@ -24,23 +24,43 @@ PROBLEM_BASE = "https://facet.example/problems/"
 
 
 class FieldProblem(BaseModel):
+    """One invalid part of a request, in a 422 problem's `errors` list."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     loc: list[str | int]
+    """Where the problem is: the request part (`body`, `query`, `path`, `header`) then the
+    field names and list indexes, e.g. `["body", "shipping_address", "postal_code"]`."""
     msg: str
+    """What is wrong, in English, for a developer (show your own wording to shoppers)."""
     type: str
+    """A stable machine code for the kind of problem, e.g. `missing`, `string_too_long`,
+    `extra_forbidden`; map these to UI messages."""
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document: the body of every 4xx and 5xx answer.
 
-    model_config = ConfigDict(extra="allow")
+    Branch on `type` (stable), never on `title` or `detail` (wording may change).
+    Some types add extension fields (e.g. `decline_code` on a declined payment).
+    """
+
+    model_config = ConfigDict(extra="allow", use_attribute_docstrings=True)
 
     type: str = Field(examples=[PROBLEM_BASE + "not-found"])
+    """A URI naming the kind of problem; stable, the key to map an error to UI."""
     title: str
+    """A short English summary of the problem type; the same for every occurrence."""
     status: int
+    """The HTTP status code of the answer, repeated for convenience."""
     detail: str | None = None
+    """An English explanation of this occurrence, for developers; never holds personal data."""
     instance: str | None = None
+    """A URI identifying this occurrence, when one is given (RFC 9457)."""
     request_id: str | None = None
+    """The request's id, also sent as the `X-Request-ID` header; quote it to support."""
     errors: list[FieldProblem] | None = None
+    """On a 422, every invalid field of the request; absent otherwise."""
 
 
 class AppError(Exception):

@@ -6,13 +6,18 @@ from sqlalchemy import text
 from app.core.deps import SessionDep
 from app.core.errors import ServiceUnavailable, problem_responses
 from app.core.routing import FacetRoute
-from app.core.schemas import OutputModel
+from app.core.schemas import OutputModel, examples
 
 router = APIRouter(tags=["health"], route_class=FacetRoute)
 
 
 class Health(OutputModel):
+    """The answer of the liveness and readiness probes (meant for load balancers)."""
+
+    model_config = examples({"status": "ok"})
+
     status: str
+    """`ok` from `/healthz` (the process is up), `ready` from `/readyz` (the database answers)."""
 
 
 @router.get("/healthz", operation_id="healthCheck", responses=problem_responses())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -21,10 +21,15 @@ from pydantic_core import PydanticCustomError
 T = TypeVar("T")
 
 
+# Each field is documented by the docstring on the line after it; that text becomes the
+# property's description in the published schema.
+DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
+
+
 class InputModel(BaseModel):
     """Request bodies: unknown fields are refused, so nothing can be mass-assigned."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **DOCUMENTED)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -36,11 +41,33 @@ class InputModel(BaseModel):
 
 
 class OutputModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, **DOCUMENTED)
+
+
+def examples(*bodies: dict[str, Any]) -> ConfigDict:
+    """Published examples of a body; a test checks each one validates."""
+    return ConfigDict(json_schema_extra={"examples": list(bodies)})
+
+
+def _page_schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    # Parametrised pages (Page[OrderSummary]) are new classes without the docstring,
+    # and their example is one page holding the example of the item type.
+    schema.setdefault("description", Page.__doc__)
+    (item_type,) = get_args(cls.model_fields["items"].annotation) or (None,)
+    extra = getattr(item_type, "model_config", {}).get("json_schema_extra")
+    if isinstance(extra, dict) and extra.get("examples"):
+        schema["examples"] = [
+            {"items": [extra["examples"][0]], "next_cursor": "eyJpZCI6IDQyfQ"},
+        ]
 
 
 class Page(OutputModel, Generic[T]):
+    """One page of a list, in a stable order. Ask for the next page with `next_cursor`."""
+
+    model_config = ConfigDict(json_schema_extra=_page_schema)
+
     items: list[T]
+    """The entries of this page, at most `limit` of them."""
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
