@@ -21,6 +21,12 @@ NOT_PII = {"pii": False}
 
 
 class Role(StrEnum):
+    """What an account may do.
+
+    - `customer`: shops, and reads and changes only its own data.
+    - `staff`: also runs the store through the `/v1/admin` operations.
+    """
+
     customer = "customer"
     staff = "staff"
 
