@@ -28,6 +28,7 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.core.ratelimit import create_rate_limit_backend
+from app.core.schemas import restore_example_nulls
 from app.core.settings import Settings, UnsafeSettingsError, get_settings
 from app.housekeeping import housekeeping_counts
 from app.orders.service import units_sold_since
@@ -112,6 +113,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template=ref)
     problem.pop("$defs", None)
     schemas["Problem"] = problem
+    restore_example_nulls(schemas)
     app.openapi_schema = spec
     return spec
 

@@ -61,6 +61,32 @@ def _page_schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
         ]
 
 
+def _subclasses(cls: type[BaseModel]) -> set[type[BaseModel]]:
+    found = set(cls.__subclasses__())
+    for sub in list(found):
+        found |= _subclasses(sub)
+    return found
+
+
+def restore_example_nulls(schemas: dict[str, Any]) -> None:
+    """Put back the nulls FastAPI strips from examples.
+
+    The spec is encoded with `exclude_none`, which also drops every `null` inside an
+    example, so a required nullable field (`"paid_at": null`) disappears and the example
+    no longer validates. Each model's examples are taken again from its own schema.
+    """
+    by_title: dict[str, list[type[BaseModel]]] = {}
+    for model in _subclasses(BaseModel):
+        by_title.setdefault(model.__name__, []).append(model)
+    for schema in schemas.values():
+        models = by_title.get(schema.get("title", ""), [])
+        if "examples" in schema and len(models) == 1:
+            own = models[0].model_json_schema()
+            # A recursive model (a category tree) is a reference into its own $defs.
+            own = own.get("$defs", {}).get(models[0].__name__, own)
+            schema["examples"] = own["examples"]
+
+
 class Page(OutputModel, Generic[T]):
     """One page of a list, in a stable order. Ask for the next page with `next_cursor`."""
 
