@@ -19,6 +19,17 @@ NOT_PII = {"pii": False}
 
 
 class Metal(StrEnum):
+    """The metal a piece is made of.
+
+    - `gold`: yellow gold.
+    - `white_gold`: white gold (gold alloyed white, usually rhodium-plated).
+    - `rose_gold`: rose (pink) gold.
+    - `platinum`: platinum.
+    - `silver`: sterling silver.
+    - `tungsten`: tungsten carbide (men's bands).
+    - `titanium`: titanium (men's bands).
+    """
+
     gold = "gold"
     white_gold = "white_gold"
     rose_gold = "rose_gold"
@@ -29,6 +40,15 @@ class Metal(StrEnum):
 
 
 class MetalPurity(StrEnum):
+    """The fineness of the metal.
+
+    - `10k`: 10 karat gold (41.7% gold).
+    - `14k`: 14 karat gold (58.5% gold).
+    - `18k`: 18 karat gold (75% gold).
+    - `925`: sterling silver (92.5% silver).
+    - `950`: platinum 950 (95% platinum).
+    """
+
     k10 = "10k"
     k14 = "14k"
     k18 = "18k"
@@ -37,6 +57,16 @@ class MetalPurity(StrEnum):
 
 
 class StoneType(StrEnum):
+    """The main stone of a piece.
+
+    - `diamond`: natural diamond.
+    - `lab_diamond`: laboratory-grown diamond.
+    - `sapphire`, `ruby`, `emerald`, `pearl`, `amethyst`, `aquamarine`, `topaz`: that
+      gemstone.
+    - `moissanite`: moissanite, a diamond alternative.
+    - `none`: no stone (a plain metal band).
+    """
+
     diamond = "diamond"
     lab_diamond = "lab_diamond"
     sapphire = "sapphire"
@@ -51,6 +81,16 @@ class StoneType(StrEnum):
 
 
 class DiamondCut(StrEnum):
+    """A diamond's cut grade (how well it returns light), best first.
+
+    - `ideal`: the top grade (AGS Ideal, the best of GIA Excellent).
+    - `excellent`: GIA Excellent.
+    - `very_good`: Very Good.
+    - `good`: Good.
+    - `fair`: Fair.
+    - `poor`: Poor.
+    """
+
     ideal = "ideal"
     excellent = "excellent"
     very_good = "very_good"
@@ -64,6 +104,16 @@ DIAMOND_COLORS = tuple("DEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class DiamondClarity(StrEnum):
+    """A diamond's GIA clarity grade, best first.
+
+    - `FL`: flawless.
+    - `IF`: internally flawless.
+    - `VVS1`, `VVS2`: very, very slightly included.
+    - `VS1`, `VS2`: very slightly included.
+    - `SI1`, `SI2`: slightly included.
+    - `I1`, `I2`, `I3`: included (inclusions visible to the eye).
+    """
+
     FL = "FL"
     IF = "IF"
     VVS1 = "VVS1"
@@ -78,6 +128,15 @@ class DiamondClarity(StrEnum):
 
 
 class GradingLab(StrEnum):
+    """The laboratory that graded a stone and issued its certificate.
+
+    - `GIA`: Gemological Institute of America.
+    - `IGI`: International Gemological Institute.
+    - `AGS`: American Gem Society.
+    - `HRD`: HRD Antwerp.
+    - `GCAL`: Gem Certification & Assurance Lab.
+    """
+
     GIA = "GIA"
     IGI = "IGI"
     AGS = "AGS"
@@ -177,6 +236,17 @@ class Variant(IdMixin, TimestampMixin, Base):
 
 
 class MovementReason(StrEnum):
+    """Why a variant's stock changed (its inventory ledger).
+
+    - `initial`: the stock given when the variant was created.
+    - `restock`: new pieces arrived.
+    - `correction`: a count corrected after a stock-take.
+    - `damaged`: pieces removed as damaged.
+    - `returned`: pieces a customer sent back, put back on the shelf.
+    - `sale`: pieces held by an order at checkout.
+    - `release`: pieces put back when an unpaid or cancelled order let them go.
+    """
+
     initial = "initial"
     restock = "restock"
     correction = "correction"
