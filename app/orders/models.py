@@ -17,6 +17,17 @@ NOT_PII = {"pii": False}
 
 
 class OrderStatus(StrEnum):
+    """Where an order stands.
+
+    - `pending_payment`: placed, stock held, waiting for payment; cancelled if left
+      unpaid too long (30 minutes by default).
+    - `paid`: the payment went through (or is held on the card); being prepared.
+    - `shipped`: handed to the carrier; tracking is available.
+    - `delivered`: the carrier delivered it.
+    - `cancelled`: cancelled before shipment; any payment voided or refunded.
+    - `refunded`: paid back in full after shipment (a return).
+    """
+
     pending_payment = "pending_payment"
     paid = "paid"
     shipped = "shipped"
@@ -26,6 +37,17 @@ class OrderStatus(StrEnum):
 
 
 class PaymentState(StrEnum):
+    """Where an order's money stands.
+
+    - `none`: nothing paid yet.
+    - `authorized`: held on the card, to be charged when the order ships (manual capture).
+    - `captured`: charged.
+    - `voided`: a hold released without any charge.
+    - `partially_refunded`: charged, and part of it paid back.
+    - `refunded`: charged, and all of it paid back.
+    - `disputed`: the buyer's bank opened a chargeback; nothing ships while it lasts.
+    """
+
     none = "none"
     authorized = "authorized"  # manual capture: held on the card, not yet captured
     captured = "captured"
