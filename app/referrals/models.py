@@ -24,6 +24,14 @@ NOT_PII = {"pii": False}
 
 
 class ReferralStatus(StrEnum):
+    """What became of an invitation.
+
+    - `invited`: the invitation email was sent.
+    - `converted`: the friend registered or ordered with the referral code; their name
+      and address were then dropped.
+    - `removed`: the friend asked to be forgotten; their name and address are gone.
+    """
+
     invited = "invited"
     converted = "converted"
     removed = "removed"
