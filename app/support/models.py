@@ -17,6 +17,15 @@ NOT_PII = {"pii": False}
 
 
 class ContactTopic(StrEnum):
+    """What a contact request is about.
+
+    - `order`: an order placed or to place.
+    - `product`: a piece in the catalog (sizes, stones, care).
+    - `account`: signing in or account settings.
+    - `privacy`: personal data (formal privacy requests have their own operations).
+    - `other`: anything else.
+    """
+
     order = "order"
     product = "product"
     account = "account"
@@ -25,6 +34,12 @@ class ContactTopic(StrEnum):
 
 
 class SupportStatus(StrEnum):
+    """Whether a contact request was dealt with.
+
+    - `open`: waiting for a staff answer.
+    - `answered`: staff answered by email.
+    """
+
     open = "open"
     answered = "answered"
 

@@ -17,6 +17,13 @@ PII = {"pii": True}
 
 
 class TestimonialStatus(StrEnum):
+    """Where a testimonial's moderation stands.
+
+    - `pending`: waiting for staff; not public.
+    - `approved`: public in `GET /v1/testimonials`.
+    - `rejected`: not published.
+    """
+
     pending = "pending"
     approved = "approved"
     rejected = "rejected"
