@@ -30,12 +30,28 @@ TRANSPORT_HEADERS = frozenset(
 
 
 class ProcessorRole(StrEnum):
+    """What a third party does for the store.
+
+    - `payment_processor`: authorizes and charges cards (Stripe, Authorize.Net).
+    - `carrier`: ships orders (FedEx).
+    - `email_delivery`: delivers the store's emails (an SMTP relay).
+    """
+
     payment_processor = "payment_processor"
     carrier = "carrier"
     email_delivery = "email_delivery"
 
 
 class DataKind(StrEnum):
+    """What kind of data a processor receives.
+
+    - `personal`: identifies or reaches a person: name, address, phone, email, a message.
+    - `reference`: an id that means nothing without the store's or the vendor's records.
+    - `order`: amounts, currency, weight: what the order is, not who placed it.
+    - `store`: the store's own account, credentials and ship-from address.
+    - `technical`: protocol and software details, service options, idempotency keys.
+    """
+
     personal = "personal"  # identifies or reaches a person: name, address, phone, email, a message
     reference = "reference"  # an id that means nothing without Facet's or the vendor's records
     order = "order"  # amounts, currency, weight: what the order is, not who placed it
@@ -44,6 +60,15 @@ class DataKind(StrEnum):
 
 
 class Channel(StrEnum):
+    """Where a value travels in the request to a processor.
+
+    - `form`: a form-encoded body field; `[]` stands for every index of a list.
+    - `json`: a JSON body path, dotted; `[]` stands for every element of a list.
+    - `url`: a value carried in the request path.
+    - `header`: an HTTP header, or a header of an email.
+    - `smtp`: an SMTP command (EHLO, AUTH, MAIL FROM, RCPT TO) or the message body (DATA).
+    """
+
     form = "form"  # a form-encoded body field; `[]` stands for every index of a list
     json = "json"  # a JSON body path, dotted; `[]` stands for every element of a list
     url = "url"  # a value carried in the request path

@@ -22,6 +22,15 @@ NOT_PII = {"pii": False}
 
 
 class Purpose(StrEnum):
+    """What a consent is for. Every purpose is off until the person turns it on (P2).
+
+    - `marketing_email`: product and promotion emails.
+    - `marketing_mail`: catalogues and offers by postal mail.
+    - `marketing_phone`: offers by phone.
+    - `newsletter`: the store's newsletter (double opt-in).
+    - `testimonial_name`: show the customer's name with their testimonials (P5).
+    """
+
     marketing_email = "marketing_email"
     marketing_mail = "marketing_mail"
     marketing_phone = "marketing_phone"
@@ -39,6 +48,19 @@ MARKETING_PURPOSES = (
 
 
 class ConsentSource(StrEnum):
+    """Where a consent choice was made.
+
+    - `registration`: the sign-up form.
+    - `checkout`: the checkout form.
+    - `preferences`: the account's consent settings (`PUT /v1/me/consents`).
+    - `opt_out_link`: the one-click link of a marketing email.
+    - `newsletter`: the newsletter sign-up, confirmation or unsubscribe.
+    - `staff`: recorded by staff on the person's request.
+    - `verified_email`: a choice made with an email address, carried into the account once
+      the account verified that address.
+    - `erasure`: the opt-out kept when an erased customer's history was deleted.
+    """
+
     registration = "registration"
     checkout = "checkout"
     preferences = "preferences"

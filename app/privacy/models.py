@@ -82,12 +82,27 @@ PII = {"pii": True}
 
 
 class RequestKind(StrEnum):
+    """What a privacy request asks for (P8).
+
+    - `access`: a copy of every personal datum held about the address, sent by email.
+    - `rectification`: correct data that is wrong or outdated (staff carry it out).
+    - `erasure`: delete or anonymize everything about the address, keeping only what order
+      records must legally keep.
+    """
+
     access = "access"
     rectification = "rectification"
     erasure = "erasure"
 
 
 class RequestStatus(StrEnum):
+    """Where a privacy request stands.
+
+    - `awaiting_verification`: waiting for the link mailed to the address to be followed.
+    - `awaiting_staff`: verified; a rectification waits for staff to carry it out.
+    - `completed`: carried out.
+    """
+
     awaiting_verification = "awaiting_verification"
     awaiting_staff = "awaiting_staff"  # a verified rectification, for staff to carry out
     completed = "completed"
@@ -114,6 +129,13 @@ class PrivacyRequest(IdMixin, Base):
 
 
 class InquiryStatus(StrEnum):
+    """Where a privacy inquiry stands (P13).
+
+    - `open`: waiting for a staff answer.
+    - `answered`: staff answered by email.
+    - `closed`: settled; no further answer is due.
+    """
+
     open = "open"
     answered = "answered"
     closed = "closed"

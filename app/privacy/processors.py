@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from app.adapters.deps import MailSenderDep, PaymentProviderDep, ShippingCarrierDep
 from app.adapters.disclosure import Channel, DataKind, Processor, ProcessorRole
@@ -25,6 +25,8 @@ router = APIRouter(tags=["privacy"], route_class=FacetRoute)
 
 
 class SentAs(OutputModel):
+    """Where one field travels in the request to the third party."""
+
     channel: Channel = Field(
         description="`form` field, `json` path (`[]`: every list element), `url` path "
         "segment, `header` (`*`: any extra header of an email), or `smtp` command."
@@ -33,7 +35,10 @@ class SentAs(OutputModel):
 
 
 class ReceivedField(OutputModel):
+    """One field a third party receives, what kind of data it is, and why."""
+
     name: str
+    """What the field is, e.g. `shipping address`."""
     kind: DataKind = Field(
         description="`personal`: identifies or reaches a person; `reference`: an id meaningless "
         "without Facet's records; `order`: amounts, weight; `store`: the store's own "
@@ -41,17 +46,23 @@ class ReceivedField(OutputModel):
     )
     purpose: str = Field(description="Why the third party needs it.")
     sent_as: list[SentAs]
+    """Where it travels in the vendor's request (one field may travel in several places)."""
 
 
 class ProcessorRead(OutputModel):
+    """A third party the store may hand data to (P3), and exactly what it receives."""
+
     key: str = Field(description="The adapter's name in the settings (e.g. `stripe`).")
     name: str
+    """The third party's name, e.g. `Stripe`."""
     role: ProcessorRole
+    """What it does for the store."""
     in_use: bool = Field(description="Whether this store runs with it now.")
     third_party: bool = Field(
         description="False for the adapters built into Facet: they send nothing to anyone."
     )
     description: str
+    """What it does with the data, in English."""
     privacy_policy: str | None = Field(description="The third party's privacy policy.")
     location: str | None = Field(description="Where it processes the data, when known.")
     receives: list[ReceivedField] = Field(description="Every field it receives, and why.")
@@ -80,7 +91,14 @@ class ProcessorRead(OutputModel):
 
 
 class ProcessorRegister(OutputModel):
+    """The processors register (P3): every third party that receives data to process an order, and
+    the exact fields."""
+
+    # The example is built from the declarations themselves, so it cannot drift from them.
+    model_config = ConfigDict(json_schema_extra=lambda schema: schema.update(examples=[_example()]))
+
     processors: list[ProcessorRead]
+    """The processors, the ones in use first."""
 
     @classmethod
     def of(cls, entries: list[RegisterEntry]) -> ProcessorRegister:
