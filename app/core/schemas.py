@@ -16,7 +16,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, to_jsonable_python
 
 T = TypeVar("T")
 
@@ -80,11 +80,16 @@ def restore_example_nulls(schemas: dict[str, Any]) -> None:
         by_title.setdefault(model.__name__, []).append(model)
     for schema in schemas.values():
         models = by_title.get(schema.get("title", ""), [])
-        if "examples" in schema and len(models) == 1:
+        if "examples" not in schema or len(models) != 1:
+            continue
+        extra = models[0].model_config.get("json_schema_extra")
+        if isinstance(extra, dict):
+            # As written, fields in the schema's order (the generated schema sorts keys).
+            schema["examples"] = to_jsonable_python(extra["examples"])
+        else:
             own = models[0].model_json_schema()
             # A recursive model (a category tree) is a reference into its own $defs.
-            own = own.get("$defs", {}).get(models[0].__name__, own)
-            schema["examples"] = own["examples"]
+            schema["examples"] = own.get("$defs", {}).get(models[0].__name__, own)["examples"]
 
 
 class Page(OutputModel, Generic[T]):
