@@ -47,7 +47,7 @@ class Exchange:
         return f"{self.method.upper()} {self.path} -> {self.status}"
 
 
-def _pointer(*parts: str) -> str:
+def json_pointer(*parts: str) -> str:
     return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
 
 
@@ -75,7 +75,8 @@ class SpecChecker:
             node = resolved
         return node
 
-    def _validate(self, pointer: str, instance: object) -> list[str]:
+    def validate(self, pointer: str, instance: object) -> list[str]:
+        """What makes `instance` invalid against the schema at `pointer` in the document."""
         validator = Draft202012Validator(
             {"$ref": f"{SPEC_URI}#{pointer}"},
             registry=self._registry,
@@ -99,7 +100,7 @@ class SpecChecker:
                 break
         else:
             return [f"{exchange.operation}: status not declared (declared: {sorted(responses)})"]
-        response_pointer = _pointer("paths", exchange.path, method, "responses", key)
+        response_pointer = json_pointer("paths", exchange.path, method, "responses", key)
         response = self._resolve(responses[key])
         found = self._body_problems(exchange, response, response_pointer)
         found += self._header_problems(exchange, response, response_pointer)
@@ -124,8 +125,8 @@ class SpecChecker:
             return [f"the body is not JSON: {exc}"]
         if "schema" not in content[media_type]:
             return []
-        pointer = response_pointer + _pointer("content", media_type, "schema")
-        return self._validate(pointer, body)
+        pointer = response_pointer + json_pointer("content", media_type, "schema")
+        return self.validate(pointer, body)
 
     def _header_problems(
         self, exchange: Exchange, response: Mapping[str, Any], response_pointer: str
@@ -148,10 +149,10 @@ class SpecChecker:
             if isinstance(reference, str) and reference.startswith("#"):
                 pointer = reference[1:] + "/schema"  # a shared header (components/headers)
             else:
-                pointer = response_pointer + _pointer("headers", name, "schema")
+                pointer = response_pointer + json_pointer("headers", name, "schema")
             for value in values:
                 instance = _typed(value, self._resolve(schema))
-                found += [f"header {name}: {error}" for error in self._validate(pointer, instance)]
+                found += [f"header {name}: {error}" for error in self.validate(pointer, instance)]
         if self.declares_response_headers:
             found += [
                 f"the client reads header {name}, which is not declared"
