@@ -4,7 +4,6 @@ CLI), installed with `npm ci` only when the lock file changed since the last ins
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -65,13 +64,11 @@ def node_bin() -> Path:
     lock = CLIENT_DIR / "package-lock.json"
     digest = hashlib.sha256((CLIENT_DIR / "package.json").read_bytes() + lock.read_bytes())
     wanted = digest.hexdigest()
-    with (CLIENT_DIR / "package-lock.json").open() as held:
-        fcntl.flock(held, fcntl.LOCK_EX)  # one `npm ci` at a time per checkout
-        if not _INSTALLED_STAMP.exists() or _INSTALLED_STAMP.read_text() != wanted:
-            installed = run([npm, "ci", "--no-audit", "--no-fund"], env=node_env())
-            if installed.returncode != 0:
-                pytest.fail(f"npm ci failed:\n{installed.stdout}\n{installed.stderr}")
-            _INSTALLED_STAMP.write_text(wanted)
+    if not _INSTALLED_STAMP.exists() or _INSTALLED_STAMP.read_text() != wanted:
+        installed = run([npm, "ci", "--no-audit", "--no-fund"], env=node_env())
+        if installed.returncode != 0:
+            pytest.fail(f"npm ci failed:\n{installed.stdout}\n{installed.stderr}")
+        _INSTALLED_STAMP.write_text(wanted)
     return CLIENT_DIR / "node_modules" / ".bin"
 
 

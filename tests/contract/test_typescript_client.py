@@ -13,7 +13,9 @@ import copy
 import json
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from tests.contract.conftest import CLIENT_DIR, STOREFRONT_SPEC, node_env, run, 
 from tests.contract.spec_check import Exchange, SpecChecker
 
 FLOW_SOURCES = CLIENT_DIR / "src"
-GENERATED_TYPES = CLIENT_DIR / "generated" / "schema.d.ts"
+GENERATED_TYPES = Path("generated", "schema.d.ts")  # in the project folder
 COMPILED_FLOW = CLIENT_DIR / "build" / "flow.js"
 SAMPLE_PRODUCTS = 40
 
@@ -62,28 +64,66 @@ UNCHECKED = re.compile(r"\bas\s+[\w{\[(]|(?:^|[=(,:?]|\breturn)\s*<[A-Z]\w*>|\ba
 LITERALS = re.compile(r'"(?:\\.|[^"\\])*"|`(?:\\.|[^`\\])*`')
 
 
-def generate_types(spec: Path, output: Path, node_bin: Path) -> None:
-    generated = run([node_bin / "openapi-typescript", spec, "--output", output])
-    if generated.returncode != 0:
-        pytest.fail(f"openapi-typescript failed on {spec.name}:\n{generated.stderr}")
+def start(args: list[str | Path], *, cwd: Path = CLIENT_DIR) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own pinned tools, no shell
+        [str(arg) for arg in args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
 
 
-def type_check(project: Path, node_bin: Path, *extra: str) -> str:
-    """Run tsc on `project` (its tsconfig.json); returns its report, empty when it passes."""
-    checked = run([node_bin / "tsc", "--project", project / "tsconfig.json", *extra])
-    return "" if checked.returncode == 0 else checked.stdout + checked.stderr
+def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    output, _ = process.communicate(timeout=300)
+    return process.returncode, output
+
+
+@dataclass(frozen=True)
+class TypeChecks:
+    """`tsc` running on the flow, against the committed spec and against a broken copy."""
+
+    committed: subprocess.Popen[str]
+    broken: subprocess.Popen[str]
 
 
 @pytest.fixture(scope="module")
-def compiled_flow(node_bin: Path) -> Path:
-    """The flow, type-checked against types generated from the committed spec, then compiled.
+def type_checks(node_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TypeChecks]:
+    """Generate the flow's types from the committed spec, and from a copy without a field the
+    flow reads (in a copy of the project), then start `tsc` on both: they run beside each other
+    and beside the server's start, since each costs seconds of CPU.
 
-    One `tsc` run does both: the project sets `noEmitOnError`, so it emits JavaScript only when
-    the strict check passes (running `tsc --noEmit` first would check everything twice)."""
-    generate_types(STOREFRONT_SPEC, GENERATED_TYPES, node_bin)
+    On the committed spec one `tsc` run checks and compiles: the project sets `noEmitOnError`,
+    so it emits JavaScript only when the strict check passes (`tsc --noEmit` first would check
+    everything twice)."""
+    broken_project = tmp_path_factory.mktemp("broken-client")
+    shutil.copytree(FLOW_SOURCES, broken_project / "src")
+    shutil.copy(CLIENT_DIR / "tsconfig.json", broken_project / "tsconfig.json")
+    (broken_project / "node_modules").symlink_to(CLIENT_DIR / "node_modules")
+    broken_spec = broken_project / "openapi.json"
+    broken_spec.write_text(json.dumps(_without_cart_id(load_spec())))
+    generations = [
+        start([node_bin / "openapi-typescript", spec, "--output", project / GENERATED_TYPES])
+        for spec, project in ((STOREFRONT_SPEC, CLIENT_DIR), (broken_spec, broken_project))
+    ]
+    for generation in generations:
+        code, output = finish(generation)
+        if code != 0:
+            pytest.fail(f"openapi-typescript failed:\n{output}")
     shutil.rmtree(CLIENT_DIR / "build", ignore_errors=True)
-    report = type_check(CLIENT_DIR, node_bin)
-    if report:
+    checks = TypeChecks(
+        committed=start([node_bin / "tsc", "--project", CLIENT_DIR / "tsconfig.json"]),
+        broken=start([node_bin / "tsc", "--project", broken_project / "tsconfig.json", "--noEmit"]),
+    )
+    yield checks
+    for check in (checks.committed, checks.broken):  # when a test run did not need both
+        if check.poll() is None:
+            check.kill()
+        check.communicate()
+
+
+@pytest.fixture(scope="module")
+def compiled_flow(type_checks: TypeChecks) -> Path:
+    """The flow, compiled once it type-checks against the committed spec."""
+    code, report = finish(type_checks.committed)
+    if code != 0:
         pytest.fail(f"the storefront flow does not type-check against the spec:\n{report}")
     return COMPILED_FLOW
 
@@ -103,7 +143,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def exchanges(
-    compiled_flow: Path, live_server: str, tmp_path_factory: pytest.TempPathFactory
+    type_checks: TypeChecks,
+    live_server: str,
+    compiled_flow: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> list[Exchange]:
     """Every request of the storefront flow and its answer; fails if the flow failed."""
     record = tmp_path_factory.mktemp("exchanges") / "exchanges.json"
@@ -168,18 +211,11 @@ def _without_cart_id(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_removing_a_field_the_storefront_uses_fails_the_type_check(
-    node_bin: Path, compiled_flow: Path, tmp_path: Path
+    type_checks: TypeChecks,
 ) -> None:
-    project = tmp_path / "client"
-    shutil.copytree(FLOW_SOURCES, project / "src")
-    shutil.copy(CLIENT_DIR / "tsconfig.json", project / "tsconfig.json")
-    (project / "node_modules").symlink_to(CLIENT_DIR / "node_modules")
-    broken = tmp_path / "openapi.json"
-    broken.write_text(json.dumps(_without_cart_id(load_spec())))
-    generate_types(broken, project / "generated" / "schema.d.ts", node_bin)
+    code, report = finish(type_checks.broken)
 
-    report = type_check(project, node_bin, "--noEmit")
-
+    assert code != 0
     assert "Property 'id' does not exist" in report
 
 

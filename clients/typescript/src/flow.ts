@@ -202,7 +202,8 @@ async function main(): Promise<void> {
   const replayed = expect("checkout replay", 201, replay);
   check(replayed.id === order.id, "the replay answers the same order");
   check(header(replay.response, "Idempotent-Replayed") === "true", "the replay says so");
-  // The stored answer cannot hold the token in clear, so a replay issues a fresh one.
+  // The stored answer cannot hold the token in clear: a replay issues a fresh one, and only
+  // the latest token works.
   const orderToken = replayed.order_token;
   check(orderToken !== null && orderToken !== undefined, "a guest order comes with its token");
   const asBuyer = { headers: { "X-Order-Token": `${orderToken}` } };
