@@ -51,11 +51,46 @@ def json_pointer(*parts: str) -> str:
     return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
 
 
+def _closed(schema: Any) -> Any:
+    """`schema` with every object that lists its properties closed to others, so a field the
+    document does not declare is reported (the document leaves objects open by default)."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = dict(schema)
+    if isinstance(schema.get("properties"), dict):
+        closed["properties"] = {name: _closed(sub) for name, sub in schema["properties"].items()}
+        if "additionalProperties" not in schema and "unevaluatedProperties" not in schema:
+            closed["unevaluatedProperties"] = False
+    for keyword in ("items", "additionalProperties", "not"):
+        if isinstance(schema.get(keyword), dict):
+            closed[keyword] = _closed(schema[keyword])
+    for keyword in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        if isinstance(schema.get(keyword), list):
+            closed[keyword] = _closed(schema[keyword])
+    return closed
+
+
+def _with_closed_schemas(node: Any) -> Any:
+    """The document with every schema in it closed (see `_closed`)."""
+    if isinstance(node, list):
+        return [_with_closed_schemas(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copied = {key: _with_closed_schemas(value) for key, value in node.items()}
+    if isinstance(node.get("schema"), dict):
+        copied["schema"] = _closed(node["schema"])
+    if isinstance(node.get("schemas"), dict):  # components/schemas
+        copied["schemas"] = {name: _closed(sub) for name, sub in node["schemas"].items()}
+    return copied
+
+
 class SpecChecker:
     def __init__(self, spec: Mapping[str, Any]) -> None:
         self.spec = spec
         self._registry: Registry[Any] = Registry().with_resource(
-            SPEC_URI, Resource(contents=spec, specification=DRAFT202012)
+            SPEC_URI, Resource(contents=_with_closed_schemas(spec), specification=DRAFT202012)
         )
         self.declares_response_headers = any(
             response.get("headers")
