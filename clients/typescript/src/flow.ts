@@ -4,6 +4,11 @@
 // consents. Every exchange is written to FACET_EXCHANGES, which the test checks against the
 // spec (status declared, body valid, declared headers present).
 //
+// By hand, in this folder (the test does the same, from the spec path it is given):
+//   npm ci
+//   npx openapi-typescript ../../openapi/openapi.json --default-non-nullable false \
+//     --output generated/schema.d.ts
+//   npx tsc
 //   FACET_BASE_URL=http://127.0.0.1:8000 FACET_EXCHANGES=out.json node build/flow.js
 
 import { writeFileSync } from "node:fs";
