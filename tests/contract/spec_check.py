@@ -136,7 +136,10 @@ class SpecChecker:
         else:
             return [f"{exchange.operation}: status not declared (declared: {sorted(responses)})"]
         response_pointer = json_pointer("paths", exchange.path, method, "responses", key)
-        response = self._resolve(responses[key])
+        response = responses[key]
+        while isinstance(response.get("$ref"), str):  # a shared one, under components/responses
+            response_pointer = response["$ref"].removeprefix("#")
+            response = self._registry.resolver(SPEC_URI).lookup(response["$ref"]).contents
         found = self._body_problems(exchange, response, response_pointer)
         found += self._header_problems(exchange, response, response_pointer)
         return [f"{exchange.operation}: {problem}" for problem in found]

@@ -260,3 +260,16 @@ def test_the_checker_holds_declared_headers_to_the_answer(exchanges: list[Exchan
 
     assert "the client reads header ETag, which is not declared" in " ".join(problems)
     assert "required header X-Missing is missing" in " ".join(problems)
+
+
+def test_the_checker_follows_shared_responses(exchanges: list[Exchange]) -> None:
+    spec = load_spec()
+    responses = spec["paths"]["/v1/carts"]["post"]["responses"]
+    spec.setdefault("components", {}).setdefault("responses", {})["Cart"] = responses["201"]
+    responses["201"] = {"$ref": "#/components/responses/Cart"}
+    created = [e for e in exchanges if e.path == "/v1/carts" and e.method == "POST"]
+    assert [SpecChecker(spec).problems(exchange) for exchange in created] == [[], []]
+
+    shared = spec["components"]["responses"]["Cart"]["content"]["application/json"]
+    shared["schema"] = {"type": "object", "required": ["coupon"]}
+    assert "'coupon' is a required property" in str(SpecChecker(spec).problems(created[0]))
