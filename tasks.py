@@ -5,7 +5,8 @@
     python3 tasks.py test    # install, lint, format check, layering contracts, every test
 
 Each command installs what it needs from the committed lock file (uv.lock),
-bootstrapping a pinned uv into .tools/ on first use.
+bootstrapping a pinned uv into .tools/ on first use. The contract tests also need Node.js 20+
+with npm; they install their npm packages from clients/typescript/package-lock.json themselves.
 """
 
 from __future__ import annotations
