@@ -47,7 +47,8 @@ class ReferralCodeRead(OutputModel):
 
 
 class ProgrammeTotalsRead(OutputModel):
-    sent: int
-    suppressed: int
-    converted: int
-    conversion_rate: float
+    referrals: int = Field(description="Referrals accepted; an address may have several.")
+    sent: int = Field(description="Invitations sent: one per address, ever.")
+    suppressed: int = Field(description="Addresses that asked for removal.")
+    converted: int = Field(description="Invited addresses that registered or ordered with a code.")
+    conversion_rate: float = Field(description="`converted` / `sent`.")
