@@ -79,6 +79,10 @@ class ReferralInvitation(Base):
 
     address_hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=PII)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The email, so a removal finds it even after the referrals have dropped the address.
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="SET NULL")
+    )
 
 
 class ReferralSuppression(Base):

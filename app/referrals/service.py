@@ -148,7 +148,7 @@ async def invite(
         f"?token={removal_token(settings, hashed)}"
     )
     note = f"\n\nTheir message:\n{invitation.message}" if invitation.message else ""
-    enqueue_email(
+    message = enqueue_email(
         session,
         to=address,
         subject=f"{referrer_name} thinks you would like Facet",
@@ -160,6 +160,13 @@ async def invite(
             "Facet Fine Jewelry\n"
         ),
         kind=INVITATION_KIND,
+    )
+    await session.flush()
+    await session.execute(
+        update(ReferralInvitation)
+        .where(ReferralInvitation.address_hash == hashed)
+        .values(message_id=message.id)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -232,20 +239,25 @@ async def forget_friend(session: AsyncSession, hashed: str, addresses: set[str])
         .values(friend_name=None, friend_email=None, friend_data_removed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if addresses:
-        to_friend = and_(
-            OutboxMessage.kind == INVITATION_KIND,
-            func.lower(OutboxMessage.recipient).in_(addresses),
-        )
-        await session.execute(
-            delete(OutboxMessage).where(to_friend, OutboxMessage.status != MessageStatus.sent)
-        )
-        await session.execute(
-            update(OutboxMessage)
-            .where(to_friend, OutboxMessage.status == MessageStatus.sent)
-            .values(recipient=REDACTED_RECIPIENT, subject=REDACTED, body=REDACTED)
-            .execution_options(synchronize_session=False)
-        )
+    sent_invitation = select(ReferralInvitation.message_id).where(
+        ReferralInvitation.address_hash == hashed, ReferralInvitation.message_id.is_not(None)
+    )
+    to_friend = and_(
+        OutboxMessage.kind == INVITATION_KIND,
+        or_(
+            OutboxMessage.id.in_(sent_invitation),
+            func.lower(OutboxMessage.recipient).in_(sorted(addresses)),
+        ),
+    )
+    await session.execute(
+        delete(OutboxMessage).where(to_friend, OutboxMessage.status != MessageStatus.sent)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(to_friend, OutboxMessage.status == MessageStatus.sent)
+        .values(recipient=REDACTED_RECIPIENT, subject=REDACTED, body=REDACTED)
+        .execution_options(synchronize_session=False)
+    )
     return rows_affected(changed)
 
 

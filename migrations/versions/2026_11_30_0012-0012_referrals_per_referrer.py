@@ -2,8 +2,10 @@
 
 Every accepted referral now appears in its referrer's list (unique per referrer and
 address hash), while "one invitation per address, ever" moves to `referral_invitations`,
-keyed by the address hash. Each existing referral sent (or queued) the one invitation of
-its address, so each becomes an invitation row; every referral keeps its referrer.
+keyed by the address hash, with the email it queued (so a removal finds that email even
+after the referrals dropped the address). Each existing referral sent (or queued) the one
+invitation of its address, so each becomes an invitation row, linked to its email where
+the referral still holds the address; every referral keeps its referrer.
 
 Revision ID: 0012
 Revises: 0011
@@ -26,11 +28,22 @@ def upgrade() -> None:
         'referral_invitations',
         sa.Column('address_hash', sa.String(length=64), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('message_id', sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ['message_id'], ['outbox_messages.id'],
+            name=op.f('fk_referral_invitations_message_id_outbox_messages'),
+            ondelete='SET NULL',
+        ),
         sa.PrimaryKeyConstraint('address_hash', name=op.f('pk_referral_invitations')),
     )
+    # The invitation's email, where the referral still holds the address it went to.
     op.execute(
-        'INSERT INTO referral_invitations (address_hash, created_at) '
-        'SELECT address_hash, created_at FROM referrals'
+        "INSERT INTO referral_invitations (address_hash, created_at, message_id) "
+        "SELECT r.address_hash, r.created_at, ("
+        "SELECT m.id FROM outbox_messages AS m "
+        "WHERE m.kind = 'referral_invitation' AND lower(m.recipient) = r.friend_email "
+        "ORDER BY m.created_at LIMIT 1) "
+        "FROM referrals AS r"
     )
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.drop_constraint('uq_referrals_address_hash', type_='unique')

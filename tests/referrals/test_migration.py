@@ -51,15 +51,27 @@ async def test_0012_keeps_each_referrer_and_makes_an_invitation_per_sent_referra
         (uuid.uuid4().hex, "b" * 64, bob, "BOB", "converted", None, None, SECOND_SENT),
     )
 
+    invitation_email = uuid.uuid4().hex
+    execute(
+        path,
+        "INSERT INTO outbox_messages (id, category, kind, recipient, subject, body, status, "
+        "attempts, next_attempt_at, created_at) VALUES (?, 'transactional', ?, ?, 's', 'b', "
+        "'sent', 1, ?, ?)",
+        (invitation_email, "referral_invitation", "g@example.org", FIRST_SENT, FIRST_SENT),
+        (uuid.uuid4().hex, "order_confirmation", "g@example.org", FIRST_SENT, FIRST_SENT),
+    )
+
     await asyncio.to_thread(command.upgrade, config, "0012")
 
     assert rows(path, "SELECT address_hash, referrer_id, status, friend_email FROM referrals") == [
         ("a" * 64, ada, "invited", "g@example.org"),
         ("b" * 64, bob, "converted", None),
     ]
-    assert rows(path, "SELECT address_hash, created_at FROM referral_invitations") == [
-        ("a" * 64, FIRST_SENT),
-        ("b" * 64, SECOND_SENT),
+    # Linked to its email where the referral still holds the address it went to.
+    invited = "SELECT address_hash, created_at, message_id FROM referral_invitations"
+    assert rows(path, invited) == [
+        ("a" * 64, FIRST_SENT, invitation_email),
+        ("b" * 64, SECOND_SENT, None),
     ]
     # A second referrer of an invited address now gets a referral of their own.
     execute(

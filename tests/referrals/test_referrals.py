@@ -18,6 +18,7 @@ from app.adapters.payments.fake import FakePaymentProvider
 from app.core.db import utcnow
 from app.housekeeping import housekeeping
 from app.orders.models import Order
+from app.outbox.models import MessageStatus
 from app.privacy.registry import Subject
 from app.referrals.models import Referral, ReferralStatus, ReferralSuppression
 from app.referrals.privacy import ReferralsPersonalData
@@ -190,6 +191,25 @@ async def test_removal_deletes_the_friends_data_and_no_later_referral_sends_or_s
     assert await columns_holding(session, FRIEND) == []
     statuses = sorted(row.status for row in await referral_rows(session))
     assert statuses == [ReferralStatus.invited, ReferralStatus.removed, ReferralStatus.removed]
+
+
+async def test_removal_after_the_window_still_redacts_the_sent_invitation(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, headers = await signed_in(client, session)
+    await refer(client, headers, FRIEND)
+    (invitation,) = await invitations(session)
+    invitation.status, invitation.sent_at = MessageStatus.sent, utcnow()
+    await purge_served(session, window_days=30, now=utcnow() + timedelta(days=31))
+    await session.commit()
+    assert await columns_holding(session, FRIEND) == ["outbox_messages.recipient"]
+
+    removed = await client.post(
+        "/v1/referrals/removal", json={"token": removal_token(invitation.body)}
+    )
+    assert removed.status_code == 204
+    assert await columns_holding(session, FRIEND) == []
+    assert await columns_holding(session, "Grace Hopper") == []
 
 
 async def test_a_forged_removal_token_is_refused(client: httpx.AsyncClient) -> None:
