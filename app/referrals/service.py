@@ -125,16 +125,17 @@ async def invite(
     code = await code_of(session, referrer_id)
     claimed = await _claim_invitation(session, hashed)
     suppressed = await session.get(ReferralSuppression, hashed) is not None
+    now = utcnow()
     referral = {
         "id": uuid.uuid4(),
         "address_hash": hashed,
         "referrer_id": referrer_id,
         "code": code,
         "status": ReferralStatus.invited,
-        "created_at": utcnow(),
+        "created_at": now,
         "friend_name": None if suppressed else invitation.friend_name,
         "friend_email": None if suppressed else address,
-        "friend_data_removed_at": utcnow() if suppressed else None,
+        "friend_data_removed_at": now if suppressed else None,
     }
     await session.execute(
         _insert(session, Referral)
