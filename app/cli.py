@@ -193,7 +193,8 @@ def _cmd_purge(_: argparse.Namespace) -> int:
         f"{done.purged_requests} unverified privacy requests, {done.purged_messages} sent "
         f"messages, {done.purged_inquiries} settled inquiries, {done.purged_sessions} "
         f"ended login sessions, {done.purged_email_links} used or expired email links, "
-        f"{done.purged_referral_friends} referred friends' details"
+        f"{done.purged_referral_friends} referred friends' details, "
+        f"{done.purged_support_requests} answered contact requests"
     )
     return 0
 

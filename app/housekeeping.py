@@ -24,6 +24,7 @@ from app.privacy.inquiries import purge_settled
 from app.privacy.newsletter import purge_finished_confirmations
 from app.privacy.requests import purge_unverified
 from app.referrals.service import purge_served
+from app.support.service import purge_answered
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class HousekeepingResult:
     purged_sessions: int = 0
     purged_email_links: int = 0
     purged_referral_friends: int = 0
+    purged_support_requests: int = 0
 
 
 async def housekeeping(
@@ -76,7 +78,9 @@ async def purge_outdated(
     - email verification and newsletter confirmation links once used or expired
       (`email_token_hours`);
     - a referred friend's name and address once the referral converted or its window
-      passed (`referral_window_days`).
+      passed (`referral_window_days`);
+    - answered contact requests, with their emails still in the outbox
+      (`support_request_retention_days` after the answer).
     Idempotent: a second run finds nothing left to remove."""
     now = now or utcnow()
     return {
@@ -94,5 +98,8 @@ async def purge_outdated(
         + await purge_finished_confirmations(session),
         "purged_referral_friends": await purge_served(
             session, window_days=settings.referral_window_days, now=now
+        ),
+        "purged_support_requests": await purge_answered(
+            session, retention_days=settings.support_request_retention_days, now=now
         ),
     }

@@ -207,6 +207,8 @@ class Settings(BaseSettings):
     referral_window_days: int = Field(default=30, ge=1, le=365)
     # Contact-form messages per client address per hour.
     contact_requests_per_ip_per_hour: int = Field(default=5, ge=1)
+    # Answered contact requests are deleted this many days after the answer (see README).
+    support_request_retention_days: int = Field(default=365, ge=1, le=3650)
 
     @property
     def is_production(self) -> bool:

@@ -606,7 +606,9 @@ class ExportReferralSent(OutputModel):
 
 
 class ExportInvitation(OutputModel):
-    """A tell-a-friend invitation sent to one of the customer's addresses."""
+    """A tell-a-friend referral of one of the customer's addresses, with the name and
+    address its referrer gave (several referrers may name one address; it is emailed
+    once, ever)."""
 
     name: str | None
     """The name the referrer gave, or null once purged."""

@@ -2,9 +2,10 @@
 
 As a referrer, a subject's referrals are exported (status and dates; the friend's data
 is the friend's) and unlinked from them on erasure, their code deleted. As a friend (an
-address of the subject), their name and address are removed from the referral and its
-invitation. The keyed hashes stay: they are what keeps an address from being invited
-twice or after removal, and cannot be read back into an address.
+address of the subject), every referral naming them (one per referrer) is exported with
+the name and address it holds, which erasure removes. The keyed hashes stay (on the
+referrals, the invitations and the suppressions): they are what keeps an address from
+being invited twice or after removal, and cannot be read back into an address.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from app.referrals.models import Referral, ReferralCode
 
 class ReferralsPersonalData:
     name = "referrals"
-    tables = frozenset({"referrals", "referral_codes", "referral_suppressions"})
+    tables = frozenset(
+        {"referrals", "referral_codes", "referral_invitations", "referral_suppressions"}
+    )
 
     def _as_friend(self, subject: Subject) -> Any:
         if not subject.mail_addresses:
@@ -45,7 +48,9 @@ class ReferralsPersonalData:
                     .order_by(Referral.created_at)
                 )
             )
-        received = await session.scalars(select(Referral).where(self._as_friend(subject)))
+        received = await session.scalars(
+            select(Referral).where(self._as_friend(subject)).order_by(Referral.created_at)
+        )
         return {
             "referral_code": code,
             "referrals_sent": [

@@ -125,7 +125,8 @@ async def my_code(session: SessionDep, account: CurrentAccount) -> ReferralCodeR
 async def my_referrals(
     session: SessionDep, account: CurrentAccount, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[MyReferral]:
-    """Your referrals, newest first; the friend is shown only while their data is held."""
+    """Your referrals, newest first, each one you made (whether or not anyone invited that
+    address before); the friend is shown only while their data is held."""
     rows, next_cursor = await service.list_mine(session, account.id, limit=limit, cursor=cursor)
     return Page(items=[MyReferral.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -137,6 +138,7 @@ async def my_referrals(
     responses=problem_responses(401, 403),
 )
 async def programme_totals(session: SessionDep, _: StaffAccount) -> ProgrammeTotalsRead:
-    """Invitations sent, addresses suppressed, referrals converted: counts only."""
+    """Referrals accepted, invitations sent, addresses suppressed and converted: counts
+    only."""
     totals = await service.totals(session)
     return ProgrammeTotalsRead.model_validate(totals)

@@ -25,7 +25,13 @@ _MY_REFERRAL = {
     "friend_name": "Grace Hopper",
     "friend_email": "grace.hopper@example.com",
 }
-_TOTALS = {"sent": 1240, "suppressed": 31, "converted": 187, "conversion_rate": 0.1508}
+_TOTALS = {
+    "referrals": 1315,
+    "sent": 1240,
+    "suppressed": 31,
+    "converted": 187,
+    "conversion_rate": 0.1508,
+}
 
 
 class ReferralCreate(InputModel):
@@ -100,11 +106,13 @@ class ProgrammeTotalsRead(OutputModel):
 
     model_config = examples(_TOTALS)
 
+    referrals: int
+    """Referrals accepted, over all time; one address may have several, one per referrer."""
     sent: int
-    """Invitations sent, over all time."""
+    """Invitations sent, over all time: one per address, ever."""
     suppressed: int
     """Addresses that asked never to be invited again."""
     converted: int
-    """Invitations that led to a registration or order."""
+    """Invited addresses that led to a registration or order with a code."""
     conversion_rate: float
     """`converted` / `sent`, from 0 to 1, rounded to 4 decimals; 0 when nothing was sent."""

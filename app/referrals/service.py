@@ -2,7 +2,11 @@
 friend's data once its purpose is served, and count the programme without personal data.
 
 Every accepted invitation request gets the same answer whether an email went out, the
-address was invited before or it asked for removal: the endpoint reveals nothing.
+address was invited before or it asked for removal, and the same row in the referrer's
+list (`GET /v1/me/referrals`): neither reveals whether an address is known. The one
+residual difference: a referral of an address that asked for removal holds no friend's
+name or address (they may never be stored again), so the list shows it without them
+from the start, as any referral looks once its window has passed.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import rows_affected, utcnow
+from app.core.db import Base, rows_affected, utcnow
 from app.core.pagination import paginate_by_creation
 from app.core.settings import Settings
 from app.outbox.models import MessageStatus, OutboxMessage
@@ -30,7 +35,13 @@ from app.referrals.errors import (
     ReferralAgeRestricted,
     ReferralMessageRefused,
 )
-from app.referrals.models import Referral, ReferralCode, ReferralStatus, ReferralSuppression
+from app.referrals.models import (
+    Referral,
+    ReferralCode,
+    ReferralInvitation,
+    ReferralStatus,
+    ReferralSuppression,
+)
 
 INVITATION_KIND = "referral_invitation"
 REDACTED = "(removed)"
@@ -105,37 +116,40 @@ async def invite(
     referrer_name: str,
     invitation: Invitation,
 ) -> None:
-    """Queue the one invitation this address will ever get, or do nothing at all."""
+    """Record the referral in the referrer's list and queue the one invitation this
+    address will ever get, if it is still to be had. The referral looks the same whether
+    the address was new or known; for a suppressed address it holds no name or address."""
     check_invitation(invitation)
     address = normalize_email(invitation.friend_email)
     hashed = address_hash(settings, address)
-    if await session.get(ReferralSuppression, hashed) is not None:
-        return
-    if await session.scalar(select(Referral.id).where(Referral.address_hash == hashed)):
-        return
     code = await code_of(session, referrer_id)
-    referral = Referral(
-        address_hash=hashed,
-        referrer_id=referrer_id,
-        code=code,
-        status=ReferralStatus.invited,
-        friend_name=invitation.friend_name,
-        friend_email=address,
+    claimed = await _claim_invitation(session, hashed)
+    suppressed = await session.get(ReferralSuppression, hashed) is not None
+    now = utcnow()
+    referral = {
+        "id": uuid.uuid4(),
+        "address_hash": hashed,
+        "referrer_id": referrer_id,
+        "code": code,
+        "status": ReferralStatus.invited,
+        "created_at": now,
+        "friend_name": None if suppressed else invitation.friend_name,
+        "friend_email": None if suppressed else address,
+        "friend_data_removed_at": now if suppressed else None,
+    }
+    await session.execute(
+        _insert(session, Referral)
+        .values(referral)
+        .on_conflict_do_nothing(index_elements=["referrer_id", "address_hash"])
     )
-    try:
-        # The unique hash decides between concurrent referrals of one address: the loser's
-        # savepoint rolls back (on PostgreSQL after waiting for the winner to commit).
-        async with session.begin_nested():
-            session.add(referral)
-            await session.flush()
-    except IntegrityError:
+    if not claimed or suppressed:
         return
     link = (
         f"{settings.storefront_url.rstrip('/')}/referrals/remove"
         f"?token={removal_token(settings, hashed)}"
     )
     note = f"\n\nTheir message:\n{invitation.message}" if invitation.message else ""
-    enqueue_email(
+    message = enqueue_email(
         session,
         to=address,
         subject=f"{referrer_name} thinks you would like Facet",
@@ -148,11 +162,53 @@ async def invite(
         ),
         kind=INVITATION_KIND,
     )
+    await session.flush()
+    await session.execute(
+        update(ReferralInvitation)
+        .where(ReferralInvitation.address_hash == hashed)
+        .values(message_id=message.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _insert(session: AsyncSession, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can skip a row whose key is taken, in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+async def _claim_invitation(session: AsyncSession, hashed: str) -> bool:
+    """Take the address's one invitation. True for exactly one caller ever: a concurrent
+    claimer waits on the primary key (PostgreSQL) or the write lock (SQLite) and finds it
+    taken. A caller that finds it taken then shares a lock on it, which a removal takes
+    exclusively: so no referral can store the friend's data beside a removal in flight."""
+    claimed = await session.scalar(
+        _insert(session, ReferralInvitation)
+        .values(address_hash=hashed, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["address_hash"])
+        .returning(ReferralInvitation.address_hash)
+    )
+    if claimed is not None:
+        return True
+    await session.execute(
+        select(ReferralInvitation.address_hash)
+        .where(ReferralInvitation.address_hash == hashed)
+        .with_for_update(read=True)
+    )
+    return False
 
 
 async def remove(session: AsyncSession, settings: Settings, token: str) -> None:
     """Delete the friend's data everywhere and suppress the address; idempotent."""
     hashed = read_removal_token(settings, token)
+    # Waits for referrals of this address in flight, and holds later ones back until the
+    # suppression is committed (see _claim_invitation).
+    await session.execute(
+        select(ReferralInvitation.address_hash)
+        .where(ReferralInvitation.address_hash == hashed)
+        .with_for_update()
+    )
     addresses = set(
         await session.scalars(
             select(Referral.friend_email).where(
@@ -161,18 +217,17 @@ async def remove(session: AsyncSession, settings: Settings, token: str) -> None:
         )
     )
     await forget_friend(session, hashed, addresses)
-    if await session.get(ReferralSuppression, hashed) is None:
-        try:
-            async with session.begin_nested():
-                session.add(ReferralSuppression(address_hash=hashed))
-                await session.flush()
-        except IntegrityError:
-            pass  # a parallel removal suppressed it first
+    await session.execute(
+        _insert(session, ReferralSuppression)
+        .values(address_hash=hashed, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["address_hash"])
+    )
 
 
 async def forget_friend(session: AsyncSession, hashed: str, addresses: set[str]) -> int:
-    """Remove the friend's name and address from their referral and their invitation:
-    a queued invitation is dropped, a sent one redacted."""
+    """Remove the friend's name and address from every referral of the address (whoever
+    made it) and from their invitation: a queued invitation is dropped, a sent one
+    redacted."""
     await session.execute(
         update(Referral)
         .where(Referral.address_hash == hashed, Referral.status == ReferralStatus.invited)
@@ -185,20 +240,25 @@ async def forget_friend(session: AsyncSession, hashed: str, addresses: set[str])
         .values(friend_name=None, friend_email=None, friend_data_removed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if addresses:
-        to_friend = and_(
-            OutboxMessage.kind == INVITATION_KIND,
-            func.lower(OutboxMessage.recipient).in_(addresses),
-        )
-        await session.execute(
-            delete(OutboxMessage).where(to_friend, OutboxMessage.status != MessageStatus.sent)
-        )
-        await session.execute(
-            update(OutboxMessage)
-            .where(to_friend, OutboxMessage.status == MessageStatus.sent)
-            .values(recipient=REDACTED_RECIPIENT, subject=REDACTED, body=REDACTED)
-            .execution_options(synchronize_session=False)
-        )
+    sent_invitation = select(ReferralInvitation.message_id).where(
+        ReferralInvitation.address_hash == hashed, ReferralInvitation.message_id.is_not(None)
+    )
+    to_friend = and_(
+        OutboxMessage.kind == INVITATION_KIND,
+        or_(
+            OutboxMessage.id.in_(sent_invitation),
+            func.lower(OutboxMessage.recipient).in_(sorted(addresses)),
+        ),
+    )
+    await session.execute(
+        delete(OutboxMessage).where(to_friend, OutboxMessage.status != MessageStatus.sent)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(to_friend, OutboxMessage.status == MessageStatus.sent)
+        .values(recipient=REDACTED_RECIPIENT, subject=REDACTED, body=REDACTED)
+        .execution_options(synchronize_session=False)
+    )
     return rows_affected(changed)
 
 
@@ -261,6 +321,7 @@ async def list_mine(
 
 @dataclass(frozen=True)
 class ProgrammeTotals:
+    referrals: int
     sent: int
     suppressed: int
     converted: int
@@ -268,15 +329,19 @@ class ProgrammeTotals:
 
 
 async def totals(session: AsyncSession) -> ProgrammeTotals:
-    sent = int(await session.scalar(select(func.count()).select_from(Referral)) or 0)
-    converted = int(
-        await session.scalar(
-            select(func.count()).where(Referral.status == ReferralStatus.converted)
+    """Per address: invitations sent, addresses suppressed, addresses converted (by any of
+    their referrers' codes), so the rate stays a share of the invitations; and referrals."""
+
+    async def count(query: Select[tuple[int]]) -> int:
+        return int(await session.scalar(query) or 0)
+
+    referrals = await count(select(func.count()).select_from(Referral))
+    sent = await count(select(func.count()).select_from(ReferralInvitation))
+    suppressed = await count(select(func.count()).select_from(ReferralSuppression))
+    converted = await count(
+        select(func.count(func.distinct(Referral.address_hash))).where(
+            Referral.status == ReferralStatus.converted
         )
-        or 0
-    )
-    suppressed = int(
-        await session.scalar(select(func.count()).select_from(ReferralSuppression)) or 0
     )
     rate = round(converted / sent, 4) if sent else 0.0
-    return ProgrammeTotals(sent, suppressed, converted, rate)
+    return ProgrammeTotals(referrals, sent, suppressed, converted, rate)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import utcnow
+from app.core.db import rows_affected, utcnow
 from app.core.pagination import paginate_by_creation
+from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue_email
 from app.privacy.subjects import normalize_email
 from app.support.errors import ContactAgeRestricted, SupportRequestAnswered, SupportRequestNotFound
@@ -21,6 +23,7 @@ from app.support.schemas import ContactCreate
 ACKNOWLEDGEMENT_KIND = "support_acknowledgement"
 ANSWER_KIND = "support_answer"
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PURGE_CHUNK = 500
 
 
 def new_reference() -> str:
@@ -88,3 +91,34 @@ async def answer(
     )
     await session.flush()
     return request
+
+
+async def purge_answered(
+    session: AsyncSession, *, retention_days: int, now: datetime | None = None
+) -> int:
+    """Answered requests older than the retention window (counted from the answer), with
+    the emails about them still in the outbox (found by the reference in their subject;
+    sent ones usually went earlier, with the outbox's own window). Open ones stay."""
+    before = (now or utcnow()) - timedelta(days=retention_days)
+    references = list(
+        await session.scalars(
+            select(SupportRequest.reference).where(
+                SupportRequest.status == SupportStatus.answered,
+                SupportRequest.answered_at < before,
+            )
+        )
+    )
+    purged = 0
+    for start in range(0, len(references), PURGE_CHUNK):
+        chunk = references[start : start + PURGE_CHUNK]
+        await session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.kind.in_([ACKNOWLEDGEMENT_KIND, ANSWER_KIND]),
+                or_(*(OutboxMessage.subject.contains(f"({ref})") for ref in chunk)),
+            )
+        )
+        deleted = await session.execute(
+            delete(SupportRequest).where(SupportRequest.reference.in_(chunk))
+        )
+        purged += rows_affected(deleted)
+    return purged

@@ -18,6 +18,7 @@ from app.adapters.payments.fake import FakePaymentProvider
 from app.core.db import utcnow
 from app.housekeeping import housekeeping
 from app.orders.models import Order
+from app.outbox.models import MessageStatus
 from app.privacy.registry import Subject
 from app.referrals.models import Referral, ReferralStatus, ReferralSuppression
 from app.referrals.privacy import ReferralsPersonalData
@@ -63,6 +64,18 @@ async def test_a_referral_queues_one_invitation_with_the_code_and_a_removal_link
     )  # fmt: skip
 
 
+async def my_referrals(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = await client.get("/v1/me/referrals", headers=headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def shape(referral: dict[str, Any]) -> dict[str, Any]:
+    """What a referrer can read off a referral, less its own id and time."""
+    return {k: v for k, v in referral.items() if k not in {"id", "created_at"}}
+
+
 async def test_a_second_referral_of_an_address_sends_nothing_and_answers_the_same(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -75,7 +88,51 @@ async def test_a_second_referral_of_an_address_sends_nothing_and_answers_the_sam
     ]
     assert [(a.status_code, a.json()) for a in answers] == [(202, {"status": "accepted"})] * 3
     assert len(await invitations(session)) == 1
-    assert len(await referral_rows(session)) == 1
+    # One referral per referrer: naming the address again adds nothing to the first's list.
+    assert len(await referral_rows(session)) == 2
+    assert len(await my_referrals(client, first)) == 1
+
+
+async def test_referrers_of_one_address_each_see_their_referral_looking_the_same(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The list must not tell the second referrer that the address was already known."""
+    _, first = await signed_in(client, session)
+    _, second = await signed_in(client, session)
+    await refer(client, first, FRIEND)
+    await refer(client, second, FRIEND)
+    await refer(client, second, "new.friend@example.org", friend_name="Ada Byron")
+
+    (firsts,) = await my_referrals(client, first)
+    known, fresh = sorted(await my_referrals(client, second), key=lambda r: r["friend_email"])
+    assert shape(known) == shape(firsts) == {
+        "status": "invited", "converted_at": None,
+        "friend_name": "Grace Hopper", "friend_email": FRIEND,
+    }  # fmt: skip
+    assert shape(fresh) == {**shape(known), "friend_name": "Ada Byron",
+                            "friend_email": "new.friend@example.org"}  # fmt: skip
+    assert len(await invitations(session)) == 2
+
+
+async def test_a_referral_of_a_removed_address_is_listed_but_stores_nothing_of_the_friend(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, first = await signed_in(client, session)
+    _, later = await signed_in(client, session)
+    await refer(client, first, FRIEND)
+    (invitation,) = await invitations(session)
+    await client.post("/v1/referrals/removal", json={"token": removal_token(invitation.body)})
+
+    for _ in range(2):  # naming it again still makes one referral
+        again = await refer(client, later, FRIEND, key=uuid.uuid4().hex)
+        assert (again.status_code, again.json()) == (202, {"status": "accepted"})
+    (mine,) = await my_referrals(client, later)
+    # Listed as invited, like any referral; without the friend, as once its window passed.
+    assert shape(mine) == {"status": "invited", "converted_at": None,
+                           "friend_name": None, "friend_email": None}  # fmt: skip
+    assert await invitations(session) == []  # the queued one was dropped on removal
+    assert await columns_holding(session, FRIEND) == []
+    assert await columns_holding(session, "Grace Hopper") == []
 
 
 async def test_a_minors_referral_stores_nothing(
@@ -108,8 +165,10 @@ async def test_removal_deletes_the_friends_data_and_no_later_referral_sends_or_s
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     _, headers = await signed_in(client, session)
+    _, second = await signed_in(client, session)
     _, other = await signed_in(client, session)
     await refer(client, headers, FRIEND)
+    await refer(client, second, FRIEND.upper(), friend_name="Gracie")
     (invitation,) = await invitations(session)
     token = removal_token(invitation.body)
 
@@ -117,14 +176,40 @@ async def test_removal_deletes_the_friends_data_and_no_later_referral_sends_or_s
         removed = await client.post("/v1/referrals/removal", json={"token": token})
         assert removed.status_code == 204, removed.text
     assert await session.scalar(select(func.count()).select_from(ReferralSuppression)) == 1
+    # Gone from every referrer's referral, not only the one whose invitation was sent.
     assert await columns_holding(session, FRIEND) == []
+    assert await columns_holding(session, "Gracie") == []
+    for referrer in (headers, second):
+        (mine,) = await my_referrals(client, referrer)
+        assert (mine["status"], mine["friend_name"], mine["friend_email"]) == (
+            "removed", None, None,
+        )  # fmt: skip
 
     again = await refer(client, other, FRIEND)
     assert (again.status_code, again.json()) == (202, {"status": "accepted"})
     assert await invitations(session) == []
     assert await columns_holding(session, FRIEND) == []
-    (row,) = await referral_rows(session)
-    assert row.status == ReferralStatus.removed
+    statuses = sorted(row.status for row in await referral_rows(session))
+    assert statuses == [ReferralStatus.invited, ReferralStatus.removed, ReferralStatus.removed]
+
+
+async def test_removal_after_the_window_still_redacts_the_sent_invitation(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, headers = await signed_in(client, session)
+    await refer(client, headers, FRIEND)
+    (invitation,) = await invitations(session)
+    invitation.status, invitation.sent_at = MessageStatus.sent, utcnow()
+    await purge_served(session, window_days=30, now=utcnow() + timedelta(days=31))
+    await session.commit()
+    assert await columns_holding(session, FRIEND) == ["outbox_messages.recipient"]
+
+    removed = await client.post(
+        "/v1/referrals/removal", json={"token": removal_token(invitation.body)}
+    )
+    assert removed.status_code == 204
+    assert await columns_holding(session, FRIEND) == []
+    assert await columns_holding(session, "Grace Hopper") == []
 
 
 async def test_a_forged_removal_token_is_refused(client: httpx.AsyncClient) -> None:
@@ -159,8 +244,10 @@ async def test_a_retried_referral_replays_the_answer(
 async def test_registering_with_the_code_converts_the_referral_and_drops_the_friends_data(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    _, headers = await signed_in(client, session)
+    referrer, headers = await signed_in(client, session)
+    _, other = await signed_in(client, session)
     await refer(client, headers, FRIEND)
+    await refer(client, other, FRIEND)
     (invitation,) = await invitations(session)
     registered = await client.post(
         "/v1/accounts",
@@ -169,12 +256,15 @@ async def test_registering_with_the_code_converts_the_referral_and_drops_the_fri
               "referral_code": code_in(invitation.body)},
     )  # fmt: skip
     assert registered.status_code == 201, registered.text
-    (row,) = await referral_rows(session)
+    (row,) = await session.scalars(select(Referral).where(Referral.referrer_id == referrer.id))
     await session.refresh(row)
     assert (row.status, row.converted_via) == (ReferralStatus.converted, "registration")
     assert (row.friend_name, row.friend_email) == (None, None)
     (mine,) = (await client.get("/v1/me/referrals", headers=headers)).json()["items"]
     assert (mine["status"], mine["friend_email"], mine["friend_name"]) == ("converted", None, None)
+    # The other referrer's code was not the one used: their referral is still open.
+    (theirs,) = await my_referrals(client, other)
+    assert (theirs["status"], theirs["friend_email"]) == ("invited", FRIEND)
 
 
 async def test_checking_out_with_the_code_converts_the_referral_and_the_order_carries_it(
@@ -228,9 +318,11 @@ async def test_staff_see_programme_totals_without_personal_data(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     _, customer = await signed_in(client, session)
+    _, another = await signed_in(client, session)
     _, staff = await signed_in(client, session, role=Role.staff)
     await refer(client, customer, FRIEND)
     await refer(client, customer, "ada.friend@example.org")
+    await refer(client, another, "ada.friend@example.org")
     (first, _) = await invitations(session)
     await client.post("/v1/referrals/removal", json={"token": removal_token(first.body)})
     await place_order(client, session, email="ada.friend@example.org",
@@ -239,7 +331,9 @@ async def test_staff_see_programme_totals_without_personal_data(
     assert (await client.get("/v1/admin/referrals/totals", headers=customer)).status_code == 403
     totals = await client.get("/v1/admin/referrals/totals", headers=staff)
     assert totals.status_code == 200
-    assert totals.json() == {"sent": 2, "suppressed": 1, "converted": 1, "conversion_rate": 0.5}
+    assert totals.json() == {
+        "referrals": 3, "sent": 2, "suppressed": 1, "converted": 1, "conversion_rate": 0.5,
+    }  # fmt: skip
 
 
 async def test_housekeeping_purges_the_friends_data_once_the_window_has_passed(
@@ -268,21 +362,32 @@ async def test_erasure_unlinks_the_referrer_and_forgets_the_friend_keeping_the_h
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     referrer, headers = await signed_in(client, session)
+    _, second = await signed_in(client, session)
     await refer(client, headers, FRIEND)
+    await refer(client, second, FRIEND, friend_name="Gracie")
     handler = ReferralsPersonalData()
 
     exported = await handler.export(session, Subject(account_id=referrer.id))
     assert [r["status"] for r in exported["referrals_sent"]] == ["invited"]
     as_friend = Subject()
     as_friend.add_address(FRIEND)
-    assert (await handler.export(session, as_friend))["invitations_received"][0]["email"] == FRIEND
+    received = (await handler.export(session, as_friend))["invitations_received"]
+    assert sorted((r["name"], r["email"]) for r in received) == [
+        ("Grace Hopper", FRIEND), ("Gracie", FRIEND),
+    ]  # fmt: skip
 
     await handler.erase(session, Subject(account_id=referrer.id))
+    (theirs,) = await my_referrals(client, second)  # another referrer's stays theirs
+    assert theirs["friend_name"] == "Gracie"
     await handler.erase(session, as_friend)
     await session.commit()
-    (row,) = await referral_rows(session)
-    await session.refresh(row)
-    assert (row.referrer_id, row.friend_name, row.friend_email) == (None, None, None)
+    rows = await referral_rows(session)
+    for row in rows:
+        await session.refresh(row)
+    assert sorted((r.referrer_id is None, r.friend_name, r.friend_email) for r in rows) == [
+        (False, None, None), (True, None, None),
+    ]  # fmt: skip
+    assert await columns_holding(session, "Gracie") == []
     # The hash stays, so the address is still never invited twice.
     _, other = await signed_in(client, session)
     await refer(client, other, FRIEND)
