@@ -30,8 +30,10 @@ VALID_BODIES = {"payOrder": {"payment_method": "pm_card_visa"}}
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Each operation, its `security` resolved (absent, the document's default applies)."""
+    default = spec.get("security", [])
     return [
-        (path, method, op)
+        (path, method, {"security": default, **op})
         for path, item in spec["paths"].items()
         for method, op in item.items()
         if method in METHODS
