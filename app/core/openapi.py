@@ -26,11 +26,11 @@ ORDER_TOKEN_HEADER = "X-Order-Token"  # noqa: S105 - a header name
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 CONTACT = {"name": "Facet API support", "email": "api@facet.example"}
-LICENSE = {"name": "Proprietary: all rights reserved"}
-SERVERS = [
-    {"url": "/", "description": "The host that serves this document"},
-    {"url": "http://localhost:8000", "description": "A local run (`python3 tasks.py serve`)"},
-]
+# An SPDX expression for a license of one's own: the API is not open source.
+LICENSE = {"name": "Proprietary: all rights reserved", "identifier": "LicenseRef-Facet-Proprietary"}
+# Relative: the docs and generated clients call the host they got the document from
+# (`python3 tasks.py serve` locally: http://127.0.0.1:8000).
+SERVERS = [{"url": "/", "description": "The host that serves this document"}]
 
 _METHODS = ("get", "put", "post", "delete", "patch")
 
