@@ -42,7 +42,9 @@ DESCRIPTION = """\
 Facet is the commerce API of a fine-jewelry store whose privacy promises are
 enforced by the API itself. Every error is an RFC 9457 problem
 (`application/problem+json`). Authenticate with `POST /v1/auth/token` and send
-`Authorization: Bearer <access_token>`.
+`Authorization: Bearer <access_token>`; a guest sends an order's `X-Order-Token`
+instead. The storefront's operations are in `/openapi.json`, the staff's in
+`/admin/openapi.json`.
 """
 
 

@@ -58,7 +58,7 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         required=True,
     ),
     "Cache-Control": _header(
-        "Shared caches may keep the answer this many seconds.",
+        "`public, max-age=N`: any cache may keep the answer N seconds.",
         {"type": "string"},
         "public, max-age=60",
         required=True,
