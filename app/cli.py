@@ -8,11 +8,15 @@ import getpass
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 
 from app.core.settings import UnsafeSettingsError, get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
@@ -32,11 +36,11 @@ def migrate(database_url: str | None = None) -> None:
     command.upgrade(alembic_config(database_url), "head")
 
 
-def render_openapi(audience: str = "storefront") -> str:
+def render_openapi(audience: str = "storefront", app: FastAPI | None = None) -> str:
     from app.core.docs import published_document
     from app.main import create_app
 
-    document = published_document(create_app(), audience)
+    document = published_document(app or create_app(), audience)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -59,9 +63,12 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 
 
 def _cmd_openapi(args: argparse.Namespace) -> int:
+    from app.main import create_app
+
+    app = create_app()
     stale = []
     for audience, path in OPENAPI_PATHS.items():
-        text = render_openapi(audience)
+        text = render_openapi(audience, app)
         name = path.relative_to(PROJECT_ROOT)
         if args.check:
             if not path.exists() or path.read_text() != text:
