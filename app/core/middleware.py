@@ -92,8 +92,9 @@ class RequestContextMiddleware:
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Exactly what the docs pages need, all from this origin: the bundles' scripts (no inline
-# script), their injected styles, data: icons, the spec fetched (and "Try it out"), and
-# ReDoc's search worker started from a blob.
+# script), data: icons, the spec fetched (and "Try it out"), ReDoc's search worker started
+# from a blob, and inline styles (ReDoc injects its styles at run time: without
+# 'unsafe-inline' it renders nothing).
 DOCS_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; worker-src blob:; base-uri 'none'; "
