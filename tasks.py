@@ -12,6 +12,7 @@ with npm; they install their npm packages from clients/typescript/package-lock.j
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -51,9 +52,27 @@ def serve(extra: list[str]) -> None:
     _run(uv, "run", "--no-sync", "facet", "serve", *extra)
 
 
+def _ensure_chromium() -> None:
+    """The docs test drives a headless Chromium; install Debian's when it is missing and
+    this machine can (apt-get, as root). Otherwise that test says what is missing."""
+    if shutil.which("chromium") or not shutil.which("apt-get"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        print("chromium is missing: `sudo apt-get install -y chromium` runs the docs test")
+        return
+    install = ["apt-get", "install", "-y", "chromium"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    print("+", " ".join(install), flush=True)
+    if subprocess.run(install, check=False, env=env).returncode != 0:
+        # A fresh image has no package lists yet.
+        _run("apt-get", "update", env=env)
+        _run(*install, env=env)
+
+
 def test(extra: list[str]) -> None:
     uv = _uv()
     _sync(uv, dev=True)
+    _ensure_chromium()
     _run(uv, "run", "--no-sync", "ruff", "check", ".")
     _run(uv, "run", "--no-sync", "ruff", "format", "--check", ".")
     # The layering contracts (pyproject.toml, [tool.importlinter]).

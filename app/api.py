@@ -10,6 +10,7 @@ from app.catalog.router import admin_router as catalog_admin_router
 from app.catalog.router import public_router as catalog_router
 from app.orders.router import admin_router as orders_admin_router
 from app.orders.router import router as orders_router
+from app.orders.router import webhooks_router
 from app.privacy.consent_router import (
     campaigns_router,
     me_consents_router,
@@ -37,6 +38,7 @@ for router in (
     catalog_router,
     carts_router,
     orders_router,
+    webhooks_router,
     admin_router,
     catalog_admin_router,
     orders_admin_router,

@@ -8,14 +8,20 @@ import getpass
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 
 from app.core.settings import UnsafeSettingsError, get_settings
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
+# The published documents: the storefront's (every client's) and the staff's.
+OPENAPI_PATHS = {"storefront": OPENAPI_PATH, "admin": PROJECT_ROOT / "openapi" / "admin.json"}
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -30,10 +36,12 @@ def migrate(database_url: str | None = None) -> None:
     command.upgrade(alembic_config(database_url), "head")
 
 
-def render_openapi() -> str:
+def render_openapi(audience: str = "storefront", app: FastAPI | None = None) -> str:
+    from app.core.docs import published_document
     from app.main import create_app
 
-    return json.dumps(create_app().openapi(), indent=2, ensure_ascii=False) + "\n"
+    document = published_document(app or create_app(), audience)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _cmd_migrate(_: argparse.Namespace) -> int:
@@ -55,17 +63,24 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 
 
 def _cmd_openapi(args: argparse.Namespace) -> int:
-    text = render_openapi()
-    if args.check:
-        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text() != text:
-            print("openapi/openapi.json differs from the app: run `facet openapi`", file=sys.stderr)
-            return 1
-        print("openapi/openapi.json is up to date")
-        return 0
-    OPENAPI_PATH.parent.mkdir(parents=True, exist_ok=True)
-    OPENAPI_PATH.write_text(text)
-    print(f"wrote {OPENAPI_PATH.relative_to(PROJECT_ROOT)}")
-    return 0
+    from app.main import create_app
+
+    app = create_app()
+    stale = []
+    for audience, path in OPENAPI_PATHS.items():
+        text = render_openapi(audience, app)
+        name = path.relative_to(PROJECT_ROOT)
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                print(f"{name} differs from the app: run `facet openapi`", file=sys.stderr)
+                stale.append(name)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {name}")
+    if args.check and not stale:
+        print("the OpenAPI documents are up to date")
+    return 1 if stale else 0
 
 
 def _read_password() -> str:
@@ -252,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed_p.add_argument("--products", type=int, default=None, help="how many products")
     seed_p.set_defaults(func=_cmd_seed)
 
-    openapi_p = sub.add_parser("openapi", help="write openapi/openapi.json")
+    openapi_p = sub.add_parser(
+        "openapi", help="write openapi/openapi.json (storefront) and openapi/admin.json (staff)"
+    )
     openapi_p.add_argument("--check", action="store_true", help="fail if the file is stale")
     openapi_p.set_defaults(func=_cmd_openapi)
 

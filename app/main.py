@@ -9,9 +9,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 
 from app import __version__
+from app.accounts.deps import get_access_claims
 from app.accounts.directory import SqlAccountDirectory
 from app.adapters.mail import create_mail_sender
 from app.adapters.payments import create_payment_provider
@@ -19,7 +19,8 @@ from app.adapters.shipping import create_shipping_carrier
 from app.api import api_router
 from app.core import user_agent
 from app.core.db import create_engine, create_sessionmaker
-from app.core.errors import FieldProblem, Problem, install_error_handlers
+from app.core.docs import install_docs
+from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
 from app.core.logging import configure_logging
 from app.core.middleware import (
@@ -27,8 +28,8 @@ from app.core.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
+from app.core.openapi import EXPOSED_HEADERS, build_openapi
 from app.core.ratelimit import create_rate_limit_backend
-from app.core.schemas import restore_example_nulls
 from app.core.settings import Settings, UnsafeSettingsError, get_settings
 from app.housekeeping import housekeeping_counts
 from app.orders.service import units_sold_since
@@ -41,7 +42,9 @@ DESCRIPTION = """\
 Facet is the commerce API of a fine-jewelry store whose privacy promises are
 enforced by the API itself. Every error is an RFC 9457 problem
 (`application/problem+json`). Authenticate with `POST /v1/auth/token` and send
-`Authorization: Bearer <access_token>`.
+`Authorization: Bearer <access_token>`; a guest sends an order's `X-Order-Token`
+instead. The storefront's operations are in `/openapi.json`, the staff's in
+`/admin/openapi.json`.
 """
 
 
@@ -98,24 +101,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema:
-        return app.openapi_schema
-    spec = get_openapi(
-        title=app.title,
-        version=app.version,
-        description=app.description,
-        routes=app.routes,
-        tags=app.openapi_tags,
-    )
-    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-    ref = "#/components/schemas/{model}"
-    schemas["FieldProblem"] = FieldProblem.model_json_schema(ref_template=ref)
-    problem = Problem.model_json_schema(ref_template=ref)
-    problem.pop("$defs", None)
-    schemas["Problem"] = problem
-    restore_example_nulls(schemas)
-    app.openapi_schema = spec
-    return spec
+    if not app.openapi_schema:
+        app.openapi_schema = build_openapi(app, requires_credentials=get_access_claims)
+    return app.openapi_schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -129,7 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        # Served by install_docs: two documents, and docs pages that need no CDN.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
         openapi_tags=[
             {"name": "health", "description": "Liveness and readiness."},
@@ -157,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.account_directory = SqlAccountDirectory()
 
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health_router)
     app.include_router(api_router)
 
@@ -176,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "X-Order-Token",
             "X-Request-ID",
         ],
-        expose_headers=["X-Request-ID", "Retry-After", "ETag"],
+        expose_headers=EXPOSED_HEADERS,
         max_age=600,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)

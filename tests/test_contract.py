@@ -1,4 +1,4 @@
-"""Schemathesis fuzzes every operation of the app's own OpenAPI schema, in process.
+"""Schemathesis fuzzes every operation of the app's two OpenAPI documents, in process.
 
 For each operation: no 5xx, responses conform to the schema, every status code is
 documented. It runs against SQLite and PostgreSQL, signed in as staff, so the
@@ -36,14 +36,17 @@ sqlite_app = create_app(make_settings(_sqlite_url))
 pg_app = create_app(make_settings(_pg_url))
 
 
-def _load(app: object) -> schemathesis.schemas.BaseSchema:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+def _load(app: object, url: str) -> schemathesis.schemas.BaseSchema:
+    schema = schemathesis.openapi.from_asgi(url, app)
     schema.config.generation.update(max_examples=MAX_EXAMPLES)
     return schema
 
 
-sqlite_schema = _load(sqlite_app)
-pg_schema = _load(pg_app)
+# Both published documents: the storefront's and the staff's.
+sqlite_schema = _load(sqlite_app, "/openapi.json")
+pg_schema = _load(pg_app, "/openapi.json")
+sqlite_admin_schema = _load(sqlite_app, "/admin/openapi.json")
+pg_admin_schema = _load(pg_app, "/admin/openapi.json")
 
 
 async def _staff_token(url: str) -> str:
@@ -108,4 +111,16 @@ def test_contract_sqlite(case: schemathesis.Case, sqlite_headers: dict[str, str]
 @pg_schema.parametrize()
 @FUZZ
 def test_contract_postgres(case: schemathesis.Case, pg_headers: dict[str, str]) -> None:
+    case.call_and_validate(headers=pg_headers, excluded_checks=EXCLUDED)
+
+
+@sqlite_admin_schema.parametrize()
+@FUZZ
+def test_admin_contract_sqlite(case: schemathesis.Case, sqlite_headers: dict[str, str]) -> None:
+    case.call_and_validate(headers=sqlite_headers, excluded_checks=EXCLUDED)
+
+
+@pg_admin_schema.parametrize()
+@FUZZ
+def test_admin_contract_postgres(case: schemathesis.Case, pg_headers: dict[str, str]) -> None:
     case.call_and_validate(headers=pg_headers, excluded_checks=EXCLUDED)

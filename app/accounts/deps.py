@@ -19,7 +19,9 @@ from app.core.security import AccessClaims, InvalidToken, decode_access_token
 from app.core.settings import Settings
 
 # Reads only the Authorization header: a token in the query string is never accepted.
-bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+bearer = OAuth2PasswordBearer(
+    tokenUrl="/v1/auth/token", refreshUrl="/v1/auth/refresh", auto_error=False
+)
 
 
 async def get_access_claims(

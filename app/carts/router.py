@@ -12,6 +12,7 @@ from app.carts.pricing import CartRules, cart_rules
 from app.carts.schemas import CartClaim, CartLineCreate, CartLineUpdate, CartRead
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import problem_responses
+from app.core.openapi import sets_cookie
 from app.core.routing import FacetRoute
 
 router = APIRouter(tags=["carts"], route_class=FacetRoute)
@@ -49,7 +50,7 @@ CartForChangeDep = Annotated[Cart, Depends(get_cart_for_change)]
 
 @router.post(
     "/carts", status_code=status.HTTP_201_CREATED, operation_id="createCart",
-    responses=CART_ERRORS,
+    responses=CART_ERRORS, openapi_extra=sets_cookie(status.HTTP_201_CREATED),
 )  # fmt: skip
 async def create_cart(
     session: SessionDep, settings: SettingsDep, rules: CartRulesDep, response: Response
