@@ -16,32 +16,22 @@ from app.cli import PROJECT_ROOT
 from tests.contract.conftest import PUBLISHED_SPECS, node_env, run
 from tests.contract.spec_check import SpecChecker, json_pointer
 
-# Rules that fail on the document today and are the subject of open work on issue 12, each
-# with the item that fixes it. While a rule is here its errors are tolerated; once it passes,
-# the test fails until it is removed here, so this can only shrink.
-PENDING_RULES = {
-    "security-defined": "issue 12 item 5: public operations declare `security: []`",
-    "no-empty-servers": "issue 12 item 9: the document declares its `servers`",
-}
-
 
 @pytest.mark.parametrize("document", PUBLISHED_SPECS, ids=lambda path: path.name)
 def test_published_document_is_valid_openapi(document: Path) -> None:
     validate(json.loads(document.read_text()))
 
 
-def test_published_documents_pass_redocly_recommended_rules(node_bin: Path) -> None:
+@pytest.mark.parametrize("document", PUBLISHED_SPECS, ids=lambda path: path.name)
+def test_published_documents_pass_redocly_recommended_rules(node_bin: Path, document: Path) -> None:
     linted = run(
         [node_bin / "redocly", "lint", "--config", "redocly.yaml", "--format", "json",
-         "--max-problems", "100000", *PUBLISHED_SPECS],
+         "--max-problems", "100000", document],
         cwd=PROJECT_ROOT, env=node_env(),
     )  # fmt: skip
     report = json.loads(linted.stdout)
     errors = Counter(p["ruleId"] for p in report["problems"] if p["severity"] == "error")
-    unexpected = {rule: count for rule, count in errors.items() if rule not in PENDING_RULES}
-    assert unexpected == {}, linted.stderr
-    fixed = sorted(set(PENDING_RULES) - set(errors))
-    assert fixed == [], "these rules pass now: remove them from PENDING_RULES"
+    assert errors == {}, linted.stderr
 
 
 def _examples(spec: dict[str, Any]) -> Iterator[tuple[str, object]]:
