@@ -1,15 +1,26 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import admin
+from app.catalog import admin, repository
 from app.catalog.models import Category, Page, Product, Variant
 from app.catalog.schemas import Slug
 from app.catalog.service import RecentSales
-from app.core.deps import SessionDep
+from app.core.deps import ReadSessionDep, SessionDep
+from app.core.http_cache import (
+    REVALIDATE,
+    AnswerCache,
+    conditional_response,
+    etag_of,
+    json_bytes,
+)
 
 
 async def get_category(session: SessionDep, slug: Annotated[Slug, Path()]) -> Category:
@@ -41,3 +52,38 @@ def get_recent_sales(request: Request) -> RecentSales:
 
 
 RecentSalesDep = Annotated[RecentSales, Depends(get_recent_sales)]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogReader:
+    """A public catalog read: a read-only session, and the answers cache (None when
+    switched off) keyed by the catalog version, the path and the query string."""
+
+    request: Request
+    session: AsyncSession
+    cache: AnswerCache | None
+
+    async def respond(self, build: Callable[[], Awaitable[BaseModel | list[Any]]]) -> Response:
+        """The answer `build` makes, from the cache when this version already made it;
+        a matching If-None-Match gets 304."""
+        if self.cache is None:
+            body = json_bytes(await build())
+            etag = etag_of(body)
+        else:
+            # Read the version first: whatever is built after it is at least that new.
+            version = await repository.catalog_version(self.session)
+            scope = self.request.scope
+            key = (version, scope["path"], scope["query_string"])
+            answer = self.cache.get(key)
+            if answer is None:
+                answer = self.cache.put(key, json_bytes(await build()))
+            body, etag = answer.body, answer.etag
+        return conditional_response(self.request, body, etag, cache_control=REVALIDATE)
+
+
+def get_catalog_reader(request: Request, session: ReadSessionDep) -> CatalogReader:
+    cache: AnswerCache | None = request.app.state.catalog_cache
+    return CatalogReader(request, session, cache)
+
+
+CatalogReaderDep = Annotated[CatalogReader, Depends(get_catalog_reader)]

@@ -4,11 +4,37 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from itertools import chain
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    column,
+    event,
+    func,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from app.catalog.models import Category, InventoryMovement, MovementReason, Product, Variant
+from app.catalog.models import (
+    CatalogVersion,
+    Category,
+    InventoryMovement,
+    MovementReason,
+    Page,
+    Product,
+    ProductImage,
+    Variant,
+)
+
+# Availability shown publicly: out of stock at 0, low stock up to this many units.
+LOW_STOCK_THRESHOLD = 2
 
 
 @dataclass(frozen=True)
@@ -75,12 +101,97 @@ async def refresh_price_from(session: AsyncSession, product_id: uuid.UUID) -> No
     )
 
 
+# SQLite's FTS5 trigram table of product names and descriptions (migration 0013).
+_SQLITE_SEARCH = table("products_search", column("product_id"))
+_TRIGRAM = 3
+
+
+def _escape_like(text_: str) -> str:
+    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def text_match(query: str, *, dialect: str) -> ColumnElement[bool]:
+    """Products whose name or description contains `query`, ignoring case.
+
+    PostgreSQL answers the LIKE from its trigram indexes; SQLite asks its FTS5 trigram
+    table, whose phrase match is the same substring test, when the query is long enough
+    to make a trigram (shorter ones scan, as the index could not help)."""
+    if dialect == "sqlite" and len(query) >= _TRIGRAM:
+        phrase = '"' + query.replace('"', '""') + '"'
+        return Product.id.in_(
+            select(_SQLITE_SEARCH.c.product_id).where(
+                text("products_search MATCH :search_phrase").bindparams(search_phrase=phrase)
+            )
+        )
+    pattern = f"%{_escape_like(query.lower())}%"
+    return or_(
+        func.lower(Product.name).like(pattern, escape="\\"),
+        func.lower(Product.description).like(pattern, escape="\\"),
+    )
+
+
 def in_stock_clause():  # type: ignore[no-untyped-def]
     return (
         select(Variant.id)
         .where(Variant.product_id == Product.id, Variant.is_active, Variant.stock_on_hand > 0)
         .exists()
     )
+
+
+# ---- the catalog version ----
+
+CATALOG_VERSION_ROW = 1
+# Rows whose every write may change a public answer.
+_PUBLISHED_TYPES = (Category, Product, Variant, ProductImage, Page)
+
+
+async def catalog_version(session: AsyncSession) -> int:
+    """The current catalog version: read it before anything it keys."""
+    version = await session.scalar(
+        select(CatalogVersion.version).where(CatalogVersion.id == CATALOG_VERSION_ROW)
+    )
+    return int(version or 0)
+
+
+def _advance(connection: Connection) -> None:
+    advanced = connection.execute(
+        update(CatalogVersion)
+        .where(CatalogVersion.id == CATALOG_VERSION_ROW)
+        .values(version=CatalogVersion.version + 1)
+    )
+    if not advanced.rowcount:
+        connection.execute(
+            CatalogVersion.__table__.insert().values(id=CATALOG_VERSION_ROW, version=1)
+        )
+
+
+async def advance_catalog_version(session: AsyncSession) -> None:
+    """Invalidate every cached public answer, in the caller's transaction (so readers see
+    the new version exactly when they can see the change)."""
+    await session.run_sync(lambda sync_session: _advance(sync_session.connection()))
+
+
+@event.listens_for(Session, "after_flush")
+def _advance_on_catalog_write(session: Session, _: Any) -> None:
+    # Every ORM write of a catalog row (staff edits, seeding) advances the version, so no
+    # write path can forget to; the stock UPDATEs below advance it themselves.
+    touched = chain(session.new, session.deleted, session.dirty)
+    if any(
+        isinstance(obj, _PUBLISHED_TYPES)
+        and (obj not in session.dirty or session.is_modified(obj, include_collections=False))
+        for obj in touched
+    ):
+        _advance(session.connection())
+
+
+def _availability_changed(before: int, after: int) -> bool:
+    def level(units: int) -> int:
+        return 0 if units <= 0 else 1 if units <= LOW_STOCK_THRESHOLD else 2
+
+    return level(before) != level(after)
+
+
+# ---- stock ----
 
 
 async def reserve_stock(
@@ -100,6 +211,8 @@ async def reserve_stock(
     )
     if remaining is None:
         return None
+    if _availability_changed(remaining + quantity, remaining):
+        await advance_catalog_version(session)
     session.add(
         InventoryMovement(
             variant_id=variant_id,
@@ -123,6 +236,8 @@ async def release_stock(
         .execution_options(synchronize_session=False)
     )
     if remaining is not None:
+        if _availability_changed(remaining - quantity, remaining):
+            await advance_catalog_version(session)
         session.add(
             InventoryMovement(
                 variant_id=variant_id,

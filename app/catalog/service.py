@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Subquery, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -43,13 +43,11 @@ from app.catalog.schemas import (
 from app.core.db import utcnow
 from app.core.pagination import decode_cursor, encode_cursor
 
-LOW_STOCK_THRESHOLD = 2
-
 
 def availability(stock_on_hand: int) -> Availability:
     if stock_on_hand <= 0:
         return Availability.out_of_stock
-    if stock_on_hand <= LOW_STOCK_THRESHOLD:
+    if stock_on_hand <= repository.LOW_STOCK_THRESHOLD:
         return Availability.low_stock
     return Availability.in_stock
 
@@ -156,10 +154,6 @@ _SORT_KEYS: dict[ProductSort, tuple[Any, bool]] = {
 }
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _check_ranges(filters: ProductFilters) -> None:
     pairs = (("price", filters.min_price, filters.max_price), ("carat", filters.min_carat,
              filters.max_carat))  # fmt: skip
@@ -169,7 +163,7 @@ def _check_ranges(filters: ProductFilters) -> None:
 
 
 def _apply_filters(
-    query: Select[Any], filters: ProductFilters, tree: repository.CategoryTree
+    query: Select[Any], filters: ProductFilters, tree: repository.CategoryTree, *, dialect: str
 ) -> Select[Any]:
     _check_ranges(filters)
     conditions: list[ColumnElement[bool]] = []
@@ -179,13 +173,7 @@ def _apply_filters(
             raise InvalidFilter(f"There is no category {filters.category!r}.", parameter="category")
         conditions.append(Product.category_id.in_([c.id for c in tree.descendants(category)]))
     if filters.q:
-        pattern = f"%{_escape_like(filters.q.lower())}%"
-        conditions.append(
-            or_(
-                func.lower(Product.name).like(pattern, escape="\\"),
-                func.lower(Product.description).like(pattern, escape="\\"),
-            )
-        )
+        conditions.append(repository.text_match(filters.q, dialect=dialect))
     for column, values in (
         (Product.metal, filters.metal),
         (Product.stone_type, filters.stone),
@@ -274,7 +262,8 @@ async def search_products(
     """A page of published products. Issues the same three statements whatever the
     page size: the category tree, the page, and the page's images."""
     tree = await repository.load_category_tree(session, published_only=True)
-    query = _apply_filters(_public_products(), filters, tree)
+    dialect = session.get_bind().dialect.name
+    query = _apply_filters(_public_products(), filters, tree, dialect=dialect)
     query = query.where(Product.category_id.in_(_visible_ids(tree)))
     if cursor:
         query = _after_cursor(query, sort, cursor)
@@ -305,7 +294,10 @@ async def top_products(
     """Most units sold in paid orders over the last 90 days; while there are too few
     sales, the staff-curated rank fills the list."""
     tree = await repository.load_category_tree(session, published_only=True)
-    base = _apply_filters(_public_products(), ProductFilters(category=category), tree)
+    base = _apply_filters(
+        _public_products(), ProductFilters(category=category), tree,
+        dialect=session.get_bind().dialect.name,
+    )  # fmt: skip
     base = base.where(Product.category_id.in_(_visible_ids(tree)))
     sales = recent_sales(utcnow() - TOP_SELLER_WINDOW)
     rows = list(
