@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import admin, repository
 from app.catalog.models import Category, Page, Product, Variant
+from app.catalog.repository import CategoryTree
 from app.catalog.schemas import Slug
 from app.catalog.service import RecentSales
 from app.core.deps import ReadSessionDep, SessionDep
@@ -63,11 +64,13 @@ class CatalogReader:
     session: AsyncSession
     cache: AnswerCache | None
 
-    async def respond(self, build: Callable[[], Awaitable[BaseModel | list[Any]]]) -> Response:
-        """The answer `build` makes, from the cache when this version already made it;
-        a matching If-None-Match gets 304."""
+    async def respond(
+        self, build: Callable[[CategoryTree], Awaitable[BaseModel | list[Any]]]
+    ) -> Response:
+        """The answer `build` makes from the published category tree, from the cache when
+        this version already made it; a matching If-None-Match gets 304."""
         if self.cache is None:
-            body = json_bytes(await build())
+            body = json_bytes(await build(await self._load_tree()))
             etag = etag_of(body)
         else:
             # Read the version first: whatever is built after it is at least that new.
@@ -76,9 +79,21 @@ class CatalogReader:
             key = (version, scope["path"], scope["query_string"])
             answer = self.cache.get(key)
             if answer is None:
-                answer = self.cache.put(key, json_bytes(await build()))
+                tree = await self._tree(self.cache, version)
+                answer = self.cache.put(key, json_bytes(await build(tree)))
             body, etag = answer.body, answer.etag
         return conditional_response(self.request, body, etag, cache_control=REVALIDATE)
+
+    async def _tree(self, cache: AnswerCache, version: int) -> CategoryTree:
+        """The published tree of this catalog version, loaded once per process."""
+        key = ("published-category-tree", version)
+        tree = cache.get_value(key)
+        if not isinstance(tree, CategoryTree):
+            tree = cache.put_value(key, await self._load_tree())
+        return tree
+
+    async def _load_tree(self) -> CategoryTree:
+        return await repository.load_category_tree(self.session, published_only=True)
 
 
 def get_catalog_reader(request: Request, session: ReadSessionDep) -> CatalogReader:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
@@ -37,42 +37,61 @@ from app.catalog.models import (
 LOW_STOCK_THRESHOLD = 2
 
 
+@dataclass(frozen=True, slots=True)
+class CategoryRow:
+    """The columns of a category the tree and public answers use."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    description: str
+    parent_id: uuid.UUID | None
+
+
 @dataclass(frozen=True)
 class CategoryTree:
-    """Every category, loaded once; small enough (tens of rows) to walk in memory."""
+    """Every category, loaded once; small enough (tens of rows) to walk in memory. Plain
+    rows, not ORM objects, so one tree can serve many requests of one catalog version."""
 
-    by_id: dict[uuid.UUID, Category]
-    children: dict[uuid.UUID | None, list[Category]]
+    by_id: dict[uuid.UUID, CategoryRow]
+    children: dict[uuid.UUID | None, list[CategoryRow]]
+    by_slug: dict[str, CategoryRow] = field(init=False)
+    # Categories reachable from a root (not under a hidden parent).
+    visible_ids: frozenset[uuid.UUID] = field(init=False)
 
-    @property
-    def by_slug(self) -> dict[str, Category]:
-        return {c.slug: c for c in self.by_id.values()}
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_slug", {c.slug: c for c in self.by_id.values()})
+        visible = {c.id for root in self.children.get(None, []) for c in self.descendants(root)}
+        object.__setattr__(self, "visible_ids", frozenset(visible))
 
-    def descendants(self, category: Category) -> list[Category]:
-        found, stack = [], [category]
+    def descendants(self, category: CategoryRow | Category) -> list[CategoryRow | Category]:
+        found: list[CategoryRow | Category] = []
+        stack: list[CategoryRow | Category] = [category]
         while stack:
             node = stack.pop()
             found.append(node)
             stack.extend(self.children.get(node.id, []))
         return found
 
-    def ancestors(self, category: Category) -> list[Category]:
+    def ancestors(self, category: CategoryRow) -> list[CategoryRow]:
         """Root first, ending with the category itself."""
-        chain: list[Category] = []
-        node: Category | None = category
-        while node is not None and len(chain) <= len(self.by_id):
-            chain.append(node)
+        chain_: list[CategoryRow] = []
+        node: CategoryRow | None = category
+        while node is not None and len(chain_) <= len(self.by_id):
+            chain_.append(node)
             node = self.by_id.get(node.parent_id) if node.parent_id else None
-        return list(reversed(chain))
+        return list(reversed(chain_))
 
 
 async def load_category_tree(session: AsyncSession, *, published_only: bool) -> CategoryTree:
-    query = select(Category).order_by(Category.position, Category.name)
+    query = select(
+        Category.id, Category.slug, Category.name, Category.description, Category.parent_id
+    ).order_by(Category.position, Category.name)
     if published_only:
         query = query.where(Category.is_published)
-    categories = list(await session.scalars(query))
+    categories = [CategoryRow(*row) for row in await session.execute(query)]
     by_id = {c.id: c for c in categories}
-    children: dict[uuid.UUID | None, list[Category]] = {}
+    children: dict[uuid.UUID | None, list[CategoryRow]] = {}
     for category in categories:
         parent = category.parent_id if category.parent_id in by_id else None
         if category.parent_id is not None and parent is None:

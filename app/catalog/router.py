@@ -102,7 +102,7 @@ def product_filters(
 )  # fmt: skip
 async def list_categories(catalog: CatalogReaderDep) -> Response:
     """The category tree, each node with its published product count (subcategories included)."""
-    return await catalog.respond(lambda: service.category_tree(catalog.session))
+    return await catalog.respond(lambda tree: service.category_tree(catalog.session, tree))
 
 
 @public_router.get(
@@ -111,7 +111,7 @@ async def list_categories(catalog: CatalogReaderDep) -> Response:
 )  # fmt: skip
 async def get_category(catalog: CatalogReaderDep, slug: Annotated[Slug, Path()]) -> Response:
     """One category with its breadcrumbs and subcategories."""
-    return await catalog.respond(lambda: service.category_detail(catalog.session, slug))
+    return await catalog.respond(lambda tree: service.category_detail(catalog.session, tree, slug))
 
 
 @public_router.get(
@@ -126,8 +126,8 @@ async def list_products(
 ) -> Response:
     """Search and filter published products; cursor-paginated and stable under inserts."""
     return await catalog.respond(
-        lambda: service.search_products(
-            catalog.session, filters, sort=sort, limit=limit, cursor=cursor
+        lambda tree: service.search_products(
+            catalog.session, tree, filters, sort=sort, limit=limit, cursor=cursor
         )
     )
 
@@ -144,8 +144,8 @@ async def list_top_products(
 ) -> Response:
     """The store's top sellers, falling back to the staff-curated ranking."""
     return await catalog.respond(
-        lambda: service.top_products(
-            catalog.session, category=category, limit=limit, recent_sales=recent_sales
+        lambda tree: service.top_products(
+            catalog.session, tree, category=category, limit=limit, recent_sales=recent_sales
         )
     )
 
@@ -156,7 +156,7 @@ async def list_top_products(
 )  # fmt: skip
 async def get_product(catalog: CatalogReaderDep, slug: Annotated[ProductSlug, Path()]) -> Response:
     """A published product with its variants' availability, images and breadcrumbs."""
-    return await catalog.respond(lambda: service.product_detail(catalog.session, slug))
+    return await catalog.respond(lambda tree: service.product_detail(catalog.session, tree, slug))
 
 
 @public_router.get(
@@ -164,7 +164,7 @@ async def get_product(catalog: CatalogReaderDep, slug: Annotated[ProductSlug, Pa
 )
 async def list_pages(catalog: CatalogReaderDep) -> Response:
     """Guides and help pages (diamond 4Cs, FAQ, shipping, about)."""
-    return await catalog.respond(lambda: service.list_pages(catalog.session))
+    return await catalog.respond(lambda _: service.list_pages(catalog.session))
 
 
 @public_router.get(
@@ -172,7 +172,7 @@ async def list_pages(catalog: CatalogReaderDep) -> Response:
 )
 async def get_page(catalog: CatalogReaderDep, slug: Annotated[Slug, Path()]) -> Response:
     """One published guide or help page."""
-    return await catalog.respond(lambda: service.page_detail(catalog.session, slug))
+    return await catalog.respond(lambda _: service.page_detail(catalog.session, slug))
 
 
 # ---- staff ----

@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from pydantic import BaseModel, TypeAdapter
@@ -21,6 +21,7 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the `If-None-Match` ETag is still current."}
 }
 _ANY_LIST = TypeAdapter(list[Any])
+T = TypeVar("T")
 
 
 def json_bytes(payload: BaseModel | list[Any]) -> bytes:
@@ -64,7 +65,6 @@ def cached_json(
 class StoredAnswer:
     body: bytes
     etag: str
-    expires_at: float
 
 
 class AnswerCache:
@@ -74,25 +74,33 @@ class AnswerCache:
     def __init__(self, *, entries: int, seconds: float) -> None:
         self._entries = entries
         self._seconds = seconds
-        self._answers: OrderedDict[Hashable, StoredAnswer] = OrderedDict()
+        self._answers: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
 
     def get(self, key: Hashable) -> StoredAnswer | None:
-        answer = self._answers.get(key)
-        if answer is None:
+        answer = self.get_value(key)
+        return answer if isinstance(answer, StoredAnswer) else None
+
+    def put(self, key: Hashable, body: bytes) -> StoredAnswer:
+        return self.put_value(key, StoredAnswer(body, etag_of(body)))
+
+    def get_value(self, key: Hashable) -> Any:
+        """Anything else worth keeping beside the answers (e.g. what builds them)."""
+        entry = self._answers.get(key)
+        if entry is None:
             return None
-        if answer.expires_at <= time.monotonic():
+        expires_at, value = entry
+        if expires_at <= time.monotonic():
             del self._answers[key]
             return None
         self._answers.move_to_end(key)
-        return answer
+        return value
 
-    def put(self, key: Hashable, body: bytes) -> StoredAnswer:
-        answer = StoredAnswer(body, etag_of(body), time.monotonic() + self._seconds)
-        self._answers[key] = answer
+    def put_value(self, key: Hashable, value: T) -> T:
+        self._answers[key] = (time.monotonic() + self._seconds, value)
         self._answers.move_to_end(key)
         while len(self._answers) > self._entries:
             self._answers.popitem(last=False)
-        return answer
+        return value
 
     def clear(self) -> None:
         self._answers.clear()

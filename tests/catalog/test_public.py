@@ -336,6 +336,7 @@ async def test_product_list_issues_constant_statements_whatever_the_page_size(
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
+    await client.get("/v1/products?limit=2")  # loads the category tree of this version
     counts = []
     for limit in (1, 10, 30):
         statements.clear()
@@ -347,4 +348,4 @@ async def test_product_list_issues_constant_statements_whatever_the_page_size(
         assert len(response.json()["items"]) == limit
         counts.append(len(statements))
     assert counts[0] == counts[1] == counts[2], counts
-    assert counts[0] <= 4
+    assert counts[0] <= 3  # the catalog version, the page, its images
