@@ -46,7 +46,7 @@ VariantDep = Annotated[Variant, Depends(get_variant)]
 PageDep = Annotated[Page, Depends(get_page)]
 
 
-def get_recent_sales(request: Request) -> RecentSales:
+async def get_recent_sales(request: Request) -> RecentSales:
     """The sales query the application wired in (the orders domain's)."""
     recent_sales: RecentSales = request.app.state.recent_sales
     return recent_sales
@@ -96,7 +96,7 @@ class CatalogReader:
         return await repository.load_category_tree(self.session, published_only=True)
 
 
-def get_catalog_reader(request: Request, session: ReadSessionDep) -> CatalogReader:
+async def get_catalog_reader(request: Request, session: ReadSessionDep) -> CatalogReader:
     cache: AnswerCache | None = request.app.state.catalog_cache
     return CatalogReader(request, session, cache)
 

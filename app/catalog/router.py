@@ -59,7 +59,9 @@ admin_router = APIRouter(prefix="/admin", tags=["admin"], route_class=FacetRoute
 PUBLIC_ERRORS = {**problem_responses(404), **NOT_MODIFIED}
 
 
-def product_filters(
+# Dependencies here are `async def`: FastAPI runs a plain `def` one in its thread pool,
+# a hop that cost more than the rest of a cached catalog read.
+async def product_filters(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Text search.")
     ] = None,
