@@ -184,22 +184,35 @@ def _advance(connection: Connection) -> None:
         )
 
 
-async def advance_catalog_version(session: AsyncSession) -> None:
-    """Invalidate every cached public answer, in the caller's transaction (so readers see
+# Set on a session whose transaction changed what public answers show.
+_CATALOG_CHANGED = "facet_catalog_changed"
+
+
+def catalog_changed(session: AsyncSession | Session) -> None:
+    """Advance the catalog version when this transaction commits (in it, so readers see
     the new version exactly when they can see the change)."""
-    await session.run_sync(lambda sync_session: _advance(sync_session.connection()))
+    session.info[_CATALOG_CHANGED] = True
 
 
 @event.listens_for(Session, "after_flush")
-def _advance_on_catalog_write(session: Session, _: Any) -> None:
-    # Every ORM write of a catalog row (staff edits, seeding) advances the version, so no
-    # write path can forget to; the stock UPDATEs below advance it themselves.
+def _note_catalog_write(session: Session, _: Any) -> None:
+    # Every ORM write of a catalog row (staff edits, seeding) counts, so no write path can
+    # forget to; the stock UPDATEs below mark the session themselves.
     touched = chain(session.new, session.deleted, session.dirty)
     if any(
         isinstance(obj, _PUBLISHED_TYPES)
         and (obj not in session.dirty or session.is_modified(obj, include_collections=False))
         for obj in touched
     ):
+        catalog_changed(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _advance_at_commit(session: Session) -> None:
+    # The version row is the last lock a transaction takes, after every stock row it
+    # reserves: taken mid-way, two checkouts could each hold a row the other waits for.
+    session.flush()
+    if session.info.pop(_CATALOG_CHANGED, False):
         _advance(session.connection())
 
 
@@ -231,7 +244,7 @@ async def reserve_stock(
     if remaining is None:
         return None
     if _availability_changed(remaining + quantity, remaining):
-        await advance_catalog_version(session)
+        catalog_changed(session)
     session.add(
         InventoryMovement(
             variant_id=variant_id,
@@ -256,7 +269,7 @@ async def release_stock(
     )
     if remaining is not None:
         if _availability_changed(remaining - quantity, remaining):
-            await advance_catalog_version(session)
+            catalog_changed(session)
         session.add(
             InventoryMovement(
                 variant_id=variant_id,

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import Role
+from app.catalog import repository
 from app.catalog.models import Variant
 from app.core.db import create_engine, create_sessionmaker
 from tests.factories import login, make_account, make_category, make_product
@@ -107,3 +108,43 @@ async def test_a_staff_price_change_shows_on_the_next_read_from_every_process(
             assert shown["variants"][0]["price_minor"] == price, client.base_url
             listed = (await client.get(listing)).json()["items"]
             assert [p["price_from_minor"] for p in listed] == [price], client.base_url
+
+
+@pytest.mark.postgres
+async def test_stock_changes_on_each_others_variants_do_not_deadlock_on_the_version(
+    shared_database: str,
+) -> None:
+    engine = create_engine(shared_database)
+    maker = create_sessionmaker(engine)
+    try:
+        async with maker() as session:
+            category = await make_category(session, f"locks-{uuid.uuid4().hex[:8]}")
+            products = [await make_product(session, category, stock=1) for _ in range(2)]
+            a, b = [
+                await session.scalar(select(Variant.id).where(Variant.product_id == p.id))
+                for p in products
+            ]
+            before = await repository.catalog_version(session)
+        async with maker() as first, maker() as second:
+            # Each sells out a variant (an availability change), then the first wants the
+            # variant the second holds: it must wait for the second's commit, not deadlock.
+            assert await repository.reserve_stock(first, a, 1, note="first") == 0
+
+            async def second_sale() -> None:
+                assert await repository.reserve_stock(second, b, 1, note="second") == 0
+                await second.commit()
+
+            sale = asyncio.create_task(second_sale())
+            await asyncio.sleep(0.3)
+            assert (
+                await asyncio.wait_for(
+                    repository.reserve_stock(first, b, 1, note="first"), timeout=10
+                )
+                is None
+            )  # sold out by the second
+            await first.commit()
+            await asyncio.wait_for(sale, timeout=10)
+        async with maker() as session:
+            assert await repository.catalog_version(session) == before + 2
+    finally:
+        await engine.dispose()
