@@ -22,6 +22,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.docs import install_docs
 from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
+from app.core.http_cache import AnswerCache
 from app.core.logging import configure_logging
 from app.core.middleware import (
     BodyLimitMiddleware,
@@ -143,6 +144,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The personal-data handlers of every domain, in erasure order.
     app.state.privacy_registry = create_registry(settings)
     app.state.technical_data = TechnicalDataRecorder()
+    app.state.catalog_cache = (
+        AnswerCache(entries=settings.catalog_cache_entries, seconds=settings.catalog_cache_seconds)
+        if settings.catalog_cache
+        else None
+    )
     # The privacy domain reaches account addresses only through this (it imports no domain).
     app.state.account_directory = SqlAccountDirectory()
 

@@ -28,3 +28,10 @@ __all__ = [
     "support_models",
     "testimonials_models",
 ]
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Whether Alembic compares a database object with the models: the text-search
+    structures (an FTS5 table and its shadow tables, trigram indexes) live only in the
+    migrations."""
+    return not (name or "").startswith(("products_search", "ix_products_search"))

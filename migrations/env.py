@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from app.core.db import UTCDateTime, create_engine
 from app.core.settings import get_settings
-from app.models import Base
+from app.models import Base, include_name
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -38,6 +38,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
+        include_name=include_name,
     )
 
 

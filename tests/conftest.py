@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.cli import migrate
 from app.core.db import create_engine
+from app.core.http_cache import AnswerCache
 from app.core.ratelimit import MemoryRateLimitBackend
 from app.core.settings import Settings
 from app.main import create_app
@@ -158,13 +159,16 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 @pytest.fixture
 def bound_app(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -> Iterator[FastAPI]:
     """The session-wide app, talking to this test's transaction with fresh throttles."""
-    saved = app.state.sessionmaker, app.state.rate_limit_backend
+    saved = app.state.sessionmaker, app.state.rate_limit_backend, app.state.catalog_cache
     app.state.sessionmaker = sessionmaker
     app.state.rate_limit_backend = MemoryRateLimitBackend()
+    # Each test's rollback rewinds the catalog version, so answers cached by an earlier
+    # test could match a later one's version.
+    app.state.catalog_cache = AnswerCache(entries=1000, seconds=60)
     try:
         yield app
     finally:
-        app.state.sessionmaker, app.state.rate_limit_backend = saved
+        (app.state.sessionmaker, app.state.rate_limit_backend, app.state.catalog_cache) = saved
 
 
 @pytest.fixture

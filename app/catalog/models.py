@@ -296,3 +296,14 @@ class Page(IdMixin, TimestampMixin, Base):
     body: Mapped[str] = mapped_column(Text, info=NOT_PII)
     is_published: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
+
+
+class CatalogVersion(Base):
+    """A counter that advances with every change a public catalog answer can show (staff
+    writes, availability changes). Cached answers are keyed by it, so every process and
+    replica sees a change on its next read."""
+
+    __tablename__ = "catalog_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -4,11 +4,18 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.accounts.deps import StaffAccount
 from app.catalog import admin, service
-from app.catalog.deps import CategoryDep, PageDep, ProductDep, RecentSalesDep, VariantDep
+from app.catalog.deps import (
+    CatalogReaderDep,
+    CategoryDep,
+    PageDep,
+    ProductDep,
+    RecentSalesDep,
+    VariantDep,
+)
 from app.catalog.models import DiamondClarity, DiamondCut, Metal, StoneType
 from app.catalog.schemas import (
     CategoryAdminRead,
@@ -41,7 +48,7 @@ from app.catalog.schemas import (
 )
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import problem_responses
-from app.core.http_cache import NOT_MODIFIED, cached_json
+from app.core.http_cache import NOT_MODIFIED
 from app.core.pagination import Cursor
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
@@ -52,7 +59,9 @@ admin_router = APIRouter(prefix="/admin", tags=["admin"], route_class=FacetRoute
 PUBLIC_ERRORS = {**problem_responses(404), **NOT_MODIFIED}
 
 
-def product_filters(
+# Dependencies here are `async def`: FastAPI runs a plain `def` one in its thread pool,
+# a hop that cost more than the rest of a cached catalog read.
+async def product_filters(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Text search.")
     ] = None,
@@ -93,36 +102,36 @@ def product_filters(
     "/categories", operation_id="listCategories", response_model=list[CategoryNode],
     responses=PUBLIC_ERRORS,
 )  # fmt: skip
-async def list_categories(request: Request, session: SessionDep) -> Response:
+async def list_categories(catalog: CatalogReaderDep) -> Response:
     """The category tree, each node with its published product count (subcategories included)."""
-    return cached_json(request, await service.category_tree(session))
+    return await catalog.respond(lambda tree: service.category_tree(catalog.session, tree))
 
 
 @public_router.get(
     "/categories/{slug}", operation_id="getCategory", response_model=CategoryDetail,
     responses=PUBLIC_ERRORS,
 )  # fmt: skip
-async def get_category(
-    request: Request, session: SessionDep, slug: Annotated[Slug, Path()]
-) -> Response:
+async def get_category(catalog: CatalogReaderDep, slug: Annotated[Slug, Path()]) -> Response:
     """One category with its breadcrumbs and subcategories."""
-    return cached_json(request, await service.category_detail(session, slug))
+    return await catalog.respond(lambda tree: service.category_detail(catalog.session, tree, slug))
 
 
 @public_router.get(
     "/products", operation_id="listProducts", response_model=ProductPage, responses=PUBLIC_ERRORS
 )
 async def list_products(
-    request: Request,
-    session: SessionDep,
+    catalog: CatalogReaderDep,
     filters: Annotated[service.ProductFilters, Depends(product_filters)],
     sort: ProductSort = ProductSort.newest,
     limit: Annotated[int, Query(ge=1, le=100)] = 24,
     cursor: Cursor = None,
 ) -> Response:
     """Search and filter published products; cursor-paginated and stable under inserts."""
-    page = await service.search_products(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return cached_json(request, page)
+    return await catalog.respond(
+        lambda tree: service.search_products(
+            catalog.session, tree, filters, sort=sort, limit=limit, cursor=cursor
+        )
+    )
 
 
 @public_router.get(
@@ -130,46 +139,42 @@ async def list_products(
     responses=PUBLIC_ERRORS,
 )  # fmt: skip
 async def list_top_products(
-    request: Request,
-    session: SessionDep,
+    catalog: CatalogReaderDep,
     recent_sales: RecentSalesDep,
     category: Annotated[Slug | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
     """The store's top sellers, falling back to the staff-curated ranking."""
-    top = await service.top_products(
-        session, category=category, limit=limit, recent_sales=recent_sales
+    return await catalog.respond(
+        lambda tree: service.top_products(
+            catalog.session, tree, category=category, limit=limit, recent_sales=recent_sales
+        )
     )
-    return cached_json(request, top)
 
 
 @public_router.get(
     "/products/{slug}", operation_id="getProduct", response_model=ProductDetail,
     responses=PUBLIC_ERRORS,
 )  # fmt: skip
-async def get_product(
-    request: Request, session: SessionDep, slug: Annotated[ProductSlug, Path()]
-) -> Response:
+async def get_product(catalog: CatalogReaderDep, slug: Annotated[ProductSlug, Path()]) -> Response:
     """A published product with its variants' availability, images and breadcrumbs."""
-    return cached_json(request, await service.product_detail(session, slug))
+    return await catalog.respond(lambda tree: service.product_detail(catalog.session, tree, slug))
 
 
 @public_router.get(
     "/pages", operation_id="listPages", response_model=list[PageSummary], responses=PUBLIC_ERRORS
 )
-async def list_pages(request: Request, session: SessionDep) -> Response:
+async def list_pages(catalog: CatalogReaderDep) -> Response:
     """Guides and help pages (diamond 4Cs, FAQ, shipping, about)."""
-    return cached_json(request, await service.list_pages(session))
+    return await catalog.respond(lambda _: service.list_pages(catalog.session))
 
 
 @public_router.get(
     "/pages/{slug}", operation_id="getPage", response_model=PageRead, responses=PUBLIC_ERRORS
 )
-async def get_page(
-    request: Request, session: SessionDep, slug: Annotated[Slug, Path()]
-) -> Response:
+async def get_page(catalog: CatalogReaderDep, slug: Annotated[Slug, Path()]) -> Response:
     """One published guide or help page."""
-    return cached_json(request, await service.page_detail(session, slug))
+    return await catalog.respond(lambda _: service.page_detail(catalog.session, slug))
 
 
 # ---- staff ----

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Subquery, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from app.catalog import repository
 from app.catalog.errors import CategoryNotFound, InvalidFilter, PageNotFound, ProductNotFound
@@ -25,6 +25,7 @@ from app.catalog.models import (
     StoneType,
     Variant,
 )
+from app.catalog.repository import CategoryRow, CategoryTree
 from app.catalog.schemas import (
     Attributes,
     Availability,
@@ -43,13 +44,11 @@ from app.catalog.schemas import (
 from app.core.db import utcnow
 from app.core.pagination import decode_cursor, encode_cursor
 
-LOW_STOCK_THRESHOLD = 2
-
 
 def availability(stock_on_hand: int) -> Availability:
     if stock_on_hand <= 0:
         return Availability.out_of_stock
-    if stock_on_hand <= LOW_STOCK_THRESHOLD:
+    if stock_on_hand <= repository.LOW_STOCK_THRESHOLD:
         return Availability.low_stock
     return Availability.in_stock
 
@@ -75,7 +74,7 @@ def attributes_of(product: Product) -> Attributes:
     )
 
 
-def _breadcrumbs(tree: repository.CategoryTree, category: Category) -> list[Breadcrumb]:
+def _breadcrumbs(tree: repository.CategoryTree, category: CategoryRow) -> list[Breadcrumb]:
     return [Breadcrumb(slug=c.slug, name=c.name) for c in tree.ancestors(category)]
 
 
@@ -83,7 +82,7 @@ def _breadcrumbs(tree: repository.CategoryTree, category: Category) -> list[Brea
 
 
 def _node(
-    tree: repository.CategoryTree, category: Category, counts: dict[uuid.UUID, int]
+    tree: repository.CategoryTree, category: CategoryRow, counts: dict[uuid.UUID, int]
 ) -> CategoryNode:
     children = [_node(tree, c, counts) for c in tree.children.get(category.id, [])]
     own = counts.get(category.id, 0)
@@ -96,16 +95,14 @@ def _node(
     )
 
 
-async def category_tree(session: AsyncSession) -> list[CategoryNode]:
-    tree = await repository.load_category_tree(session, published_only=True)
+async def category_tree(session: AsyncSession, tree: CategoryTree) -> list[CategoryNode]:
     counts = await repository.published_counts(session)
     return [_node(tree, root, counts) for root in tree.children.get(None, [])]
 
 
-async def category_detail(session: AsyncSession, slug: str) -> CategoryDetail:
-    tree = await repository.load_category_tree(session, published_only=True)
+async def category_detail(session: AsyncSession, tree: CategoryTree, slug: str) -> CategoryDetail:
     category = tree.by_slug.get(slug)
-    if category is None or category.id not in _visible_ids(tree):
+    if category is None or category.id not in tree.visible_ids:
         raise CategoryNotFound()
     counts = await repository.published_counts(session)
     node = _node(tree, category, counts)
@@ -118,13 +115,6 @@ async def category_detail(session: AsyncSession, slug: str) -> CategoryDetail:
         breadcrumbs=_breadcrumbs(tree, category),
         children=node.children,
     )
-
-
-def _visible_ids(tree: repository.CategoryTree) -> set[uuid.UUID]:
-    visible: set[uuid.UUID] = set()
-    for root in tree.children.get(None, []):
-        visible.update(c.id for c in tree.descendants(root))
-    return visible
 
 
 # ---- product search ----
@@ -156,10 +146,6 @@ _SORT_KEYS: dict[ProductSort, tuple[Any, bool]] = {
 }
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _check_ranges(filters: ProductFilters) -> None:
     pairs = (("price", filters.min_price, filters.max_price), ("carat", filters.min_carat,
              filters.max_carat))  # fmt: skip
@@ -169,23 +155,17 @@ def _check_ranges(filters: ProductFilters) -> None:
 
 
 def _apply_filters(
-    query: Select[Any], filters: ProductFilters, tree: repository.CategoryTree
+    query: Select[Any], filters: ProductFilters, tree: repository.CategoryTree, *, dialect: str
 ) -> Select[Any]:
     _check_ranges(filters)
     conditions: list[ColumnElement[bool]] = []
     if filters.category:
         category = tree.by_slug.get(filters.category)
-        if category is None or category.id not in _visible_ids(tree):
+        if category is None or category.id not in tree.visible_ids:
             raise InvalidFilter(f"There is no category {filters.category!r}.", parameter="category")
         conditions.append(Product.category_id.in_([c.id for c in tree.descendants(category)]))
     if filters.q:
-        pattern = f"%{_escape_like(filters.q.lower())}%"
-        conditions.append(
-            or_(
-                func.lower(Product.name).like(pattern, escape="\\"),
-                func.lower(Product.description).like(pattern, escape="\\"),
-            )
-        )
+        conditions.append(repository.text_match(filters.q, dialect=dialect))
     for column, values in (
         (Product.metal, filters.metal),
         (Product.stone_type, filters.stone),
@@ -254,28 +234,40 @@ def _summary(product: Product, category_slug: str, in_stock: bool) -> ProductSum
     )
 
 
+# What a product summary shows, and the sort keys its cursor may need: nothing else is
+# loaded (not the description, the largest column).
+_SUMMARY_COLUMNS = load_only(
+    Product.id, Product.slug, Product.name, Product.metal, Product.stone_type,
+    Product.carat_points, Product.cut, Product.color, Product.clarity, Product.metal_purity,
+    Product.grading_lab, Product.certificate_number, Product.price_from_minor,
+    Product.currency, Product.created_at, Product.units_sold,
+    raiseload=True,
+)  # fmt: skip
+
+
 def _public_products() -> Select[Any]:
     return (
         select(Product, Category.slug, repository.in_stock_clause().label("in_stock"))
         .join(Category, Category.id == Product.category_id)
         .where(Product.is_published, Product.price_from_minor.is_not(None))
-        .options(selectinload(Product.images))
+        .options(_SUMMARY_COLUMNS, selectinload(Product.images))
     )
 
 
 async def search_products(
     session: AsyncSession,
+    tree: CategoryTree,
     filters: ProductFilters,
     *,
     sort: ProductSort,
     limit: int,
     cursor: str | None,
 ) -> ProductPage:
-    """A page of published products. Issues the same three statements whatever the
-    page size: the category tree, the page, and the page's images."""
-    tree = await repository.load_category_tree(session, published_only=True)
-    query = _apply_filters(_public_products(), filters, tree)
-    query = query.where(Product.category_id.in_(_visible_ids(tree)))
+    """A page of published products. Issues the same two statements whatever the
+    page size: the page, and the page's first images."""
+    dialect = session.get_bind().dialect.name
+    query = _apply_filters(_public_products(), filters, tree, dialect=dialect)
+    query = query.where(Product.category_id.in_(list(tree.visible_ids)))
     if cursor:
         query = _after_cursor(query, sort, cursor)
     column, descending = _SORT_KEYS[sort]
@@ -300,13 +292,20 @@ RecentSales = Callable[[datetime], Subquery]
 
 
 async def top_products(
-    session: AsyncSession, *, category: str | None, limit: int, recent_sales: RecentSales
+    session: AsyncSession,
+    tree: CategoryTree,
+    *,
+    category: str | None,
+    limit: int,
+    recent_sales: RecentSales,
 ) -> list[ProductSummary]:
     """Most units sold in paid orders over the last 90 days; while there are too few
     sales, the staff-curated rank fills the list."""
-    tree = await repository.load_category_tree(session, published_only=True)
-    base = _apply_filters(_public_products(), ProductFilters(category=category), tree)
-    base = base.where(Product.category_id.in_(_visible_ids(tree)))
+    base = _apply_filters(
+        _public_products(), ProductFilters(category=category), tree,
+        dialect=session.get_bind().dialect.name,
+    )  # fmt: skip
+    base = base.where(Product.category_id.in_(list(tree.visible_ids)))
     sales = recent_sales(utcnow() - TOP_SELLER_WINDOW)
     rows = list(
         (
@@ -330,14 +329,13 @@ async def top_products(
     return [_summary(p, slug, bool(stock)) for p, slug, stock in rows]
 
 
-async def product_detail(session: AsyncSession, slug: str) -> ProductDetail:
-    tree = await repository.load_category_tree(session, published_only=True)
+async def product_detail(session: AsyncSession, tree: CategoryTree, slug: str) -> ProductDetail:
     product = await session.scalar(
         select(Product)
         .where(Product.slug == slug, Product.is_published)
         .options(selectinload(Product.variants), selectinload(Product.images))
     )
-    if product is None or product.category_id not in _visible_ids(tree):
+    if product is None or product.category_id not in tree.visible_ids:
         raise ProductNotFound()
     category = tree.by_id[product.category_id]
     variants: list[Variant] = [v for v in product.variants if v.is_active]

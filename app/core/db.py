@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 from sqlalchemy.types import TypeDecorator, Uuid
 
 NAMING_CONVENTION = {
@@ -108,13 +108,45 @@ def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine
 
     @event.listens_for(engine.sync_engine, "begin")
     def _sqlite_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only unit of work opens a deferred transaction: in WAL it reads a
+        # snapshot and never waits for the write lock. Everything else takes the write
+        # lock up front, so read-then-write cannot lose updates.
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# A connection execution option, and the session flag, marking a unit of work that only reads.
+READ_ONLY_OPTION = "facet_read_only"
+
+
+class ReadOnlySessionError(RuntimeError):
+    """A write was attempted in a unit of work opened for reading only (a programming error)."""
+
+
+def read_only_session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    """A session for work that only reads: on SQLite its transaction does not take the
+    write lock, and any INSERT, UPDATE, DELETE or flush in it raises ReadOnlySessionError."""
+    return sessionmaker(execution_options={READ_ONLY_OPTION: True}, info={READ_ONLY_OPTION: True})
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_statement_in_read_only(state: ORMExecuteState) -> None:
+    if state.session.info.get(READ_ONLY_OPTION) and not state.is_select:
+        raise ReadOnlySessionError(f"a read-only session cannot run {state.statement!s:.60}")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_in_read_only(session: Session, *_: Any) -> None:
+    if session.info.get(READ_ONLY_OPTION) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySessionError("a read-only session cannot write")
 
 
 async def session_scope(

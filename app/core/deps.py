@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import read_only_session
 from app.core.errors import AppError
 from app.core.ratelimit import RateLimitBackend
 from app.core.security import client_address_key
@@ -37,6 +38,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for requests that only read: it never takes SQLite's write lock, so
+    readers do not queue behind writers or each other, and it refuses any write."""
+    async with read_only_session(request.app.state.sessionmaker) as session:
+        yield session
+
+
 def get_rate_limit_backend(request: Request) -> RateLimitBackend:
     backend: RateLimitBackend = request.app.state.rate_limit_backend
     return backend
@@ -55,6 +63,7 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 # scope="function": the commit runs when the endpoint returns, before the response goes out,
 # so a failed commit becomes an error answer instead of a lost write after a 2xx.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 RateLimitDep = Annotated[RateLimitBackend, Depends(get_rate_limit_backend)]
 ClientIpDep = Annotated[str, Depends(get_client_ip)]
 ClientKeyDep = Annotated[str, Depends(get_client_key)]

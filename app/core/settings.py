@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     # Shared throttle counters; when unset they live in the database (see core/ratelimit.py).
     redis_url: str | None = None
 
+    # Public catalog answers cached per process, keyed by the catalog version every staff
+    # write and availability change advances (so a change shows on the next read anywhere).
+    catalog_cache: bool = True
+    catalog_cache_entries: int = Field(default=1000, ge=1, le=1_000_000)
+    # Also how long a top-seller ranking may lag the sales behind it.
+    catalog_cache_seconds: float = Field(default=60.0, gt=0, le=3600)
+
     # --- Accounts: password throttling, registration and login sessions ---
     # Failed password checks per (account, client address) in a window before 429.
     login_max_failures_per_account_ip: int = Field(default=5, ge=1)

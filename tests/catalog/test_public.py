@@ -315,14 +315,11 @@ async def test_public_reads_send_etag_and_honour_if_none_match(
         first = await client.get(path)
         assert first.status_code == 200
         etag = first.headers["etag"]
-        assert "max-age" in first.headers["cache-control"]
+        assert first.headers["cache-control"] == "public, no-cache"
         again = await client.get(path, headers={"If-None-Match": etag})
         assert again.status_code == 304, path
         assert again.content == b""
-    before = (await client.get("/v1/products/cached")).headers["etag"]
-    await make_product(session, rings["halo"], slug="another")
-    changed = await client.get("/v1/products", headers={"If-None-Match": before})
-    assert changed.status_code == 200
+    # How the ETag follows content changes: tests/catalog/test_cache.py.
 
 
 async def test_product_list_issues_constant_statements_whatever_the_page_size(
@@ -339,6 +336,7 @@ async def test_product_list_issues_constant_statements_whatever_the_page_size(
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
+    await client.get("/v1/products?limit=2")  # loads the category tree of this version
     counts = []
     for limit in (1, 10, 30):
         statements.clear()
@@ -350,4 +348,4 @@ async def test_product_list_issues_constant_statements_whatever_the_page_size(
         assert len(response.json()["items"]) == limit
         counts.append(len(statements))
     assert counts[0] == counts[1] == counts[2], counts
-    assert counts[0] <= 4
+    assert counts[0] <= 3  # the catalog version, the page, its images
