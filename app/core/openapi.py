@@ -59,9 +59,12 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         required=True,
     ),
     "Cache-Control": _header(
-        "`public, max-age=N`: any cache may keep the answer N seconds.",
+        "How caches may keep the answer. Catalog reads say `public, no-cache`: any cache "
+        "may store the answer but must revalidate it with `If-None-Match` before each use, "
+        "so a staff change shows on the very next read; other cacheable reads say "
+        "`public, max-age=N` (N seconds).",
         {"type": "string"},
-        "public, max-age=60",
+        "public, no-cache",
         required=True,
     ),
     "Idempotent-Replayed": _header(
