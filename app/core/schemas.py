@@ -36,7 +36,12 @@ class InputModel(BaseModel):
 
 
 class OutputModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """Response bodies. A field with a default is still always present in an answer, so
+    the response schema marks it required (request schemas keep it optional)."""
+
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 class Page(OutputModel, Generic[T]):
