@@ -5,18 +5,18 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import BeforeValidator
 
 from app.accounts.deps import StaffAccount
 from app.catalog import admin, service
 from app.catalog.deps import CategoryDep, PageDep, ProductDep, RecentSalesDep, VariantDep
-from app.catalog.models import DiamondClarity, DiamondCut, Metal, StoneType
+from app.catalog.models import DiamondClarity, DiamondColor, DiamondCut, Metal, StoneType
 from app.catalog.schemas import (
     CategoryAdminRead,
     CategoryCreate,
     CategoryDetail,
     CategoryNode,
     CategoryUpdate,
-    Color,
     ImageCreate,
     ImageRead,
     InventoryMovementRead,
@@ -52,6 +52,13 @@ admin_router = APIRouter(prefix="/admin", tags=["admin"], route_class=FacetRoute
 PUBLIC_ERRORS = {**problem_responses(404), **NOT_MODIFIED}
 
 
+def _former_metal_name(value: object) -> object:
+    return Metal.yellow_gold.value if value == "gold" else value
+
+
+MetalFilter = Annotated[Metal, BeforeValidator(_former_metal_name)]
+
+
 def product_filters(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Text search.")
@@ -59,10 +66,13 @@ def product_filters(
     category: Annotated[
         Slug | None, Query(description="Category slug; includes its subcategories.")
     ] = None,
-    metal: Annotated[list[Metal] | None, Query()] = None,
+    metal: Annotated[
+        list[MetalFilter] | None,
+        Query(description="`yellow_gold` was once `gold`; that value is still taken."),
+    ] = None,
     stone: Annotated[list[StoneType] | None, Query()] = None,
     cut: Annotated[list[DiamondCut] | None, Query()] = None,
-    color: Annotated[list[Color] | None, Query()] = None,
+    color: Annotated[list[DiamondColor] | None, Query()] = None,
     clarity: Annotated[list[DiamondClarity] | None, Query()] = None,
     min_price: Annotated[int | None, Query(ge=0, le=10**10, description="Minor units.")] = None,
     max_price: Annotated[int | None, Query(ge=0, le=10**10, description="Minor units.")] = None,

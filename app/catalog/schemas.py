@@ -4,12 +4,13 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
 from app.catalog.models import (
     DiamondClarity,
+    DiamondColor,
     DiamondCut,
     GradingLab,
     Metal,
@@ -32,10 +33,6 @@ Sku = Annotated[
 ]
 RingSize = Annotated[str, StringConstraints(pattern=r"^(?:[3-9]|1[0-5])(?:\.(?:25|5|75))?$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Color = Literal[
-    "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O",
-    "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z",
-]  # fmt: skip
 Carat = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2, max_digits=5)]
 Money = Annotated[int, Field(strict=True, ge=0, le=100_000_000_00)]
 Position = Annotated[int, Field(strict=True, ge=0, le=10_000)]
@@ -85,7 +82,7 @@ class Attributes(OutputModel):
     stone_type: StoneType | None
     total_carat_weight: Decimal | None = Field(description="Carats, two decimal places.")
     cut: DiamondCut | None
-    color: str | None
+    color: DiamondColor | None
     clarity: DiamondClarity | None
     metal_purity: MetalPurity | None
     grading_lab: GradingLab | None
@@ -191,7 +188,7 @@ class AttributesIn(InputModel):
     stone_type: StoneType | None = None
     total_carat_weight: Carat | None = None
     cut: DiamondCut | None = None
-    color: Color | None = None
+    color: DiamondColor | None = None
     clarity: DiamondClarity | None = None
     metal_purity: MetalPurity | None = None
     grading_lab: GradingLab | None = None

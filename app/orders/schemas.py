@@ -3,19 +3,34 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.accounts.schemas import PostalAddress
 from app.adapters.payments.base import OpaqueCard, PaymentMethod
 from app.carts.schemas import TotalsRead
+from app.catalog.models import Metal
 from app.core.schemas import Email, Flag, InputModel, OutputModel, Phone
+from app.core.settings import CaptureSetting, PaymentProviderName
 from app.orders.models import OrderStatus, PaymentState
 
 
 class CheckoutRequest(InputModel):
+    # P9 in the schema itself: a date of birth, or an explicit 18+ attestation (or both).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["date_of_birth"],
+                    "properties": {"date_of_birth": {"type": "string"}},
+                },
+                {"required": ["is_adult"], "properties": {"is_adult": {"type": "boolean"}}},
+            ]
+        }
+    )
+
     cart_id: uuid.UUID
     email: Email
     phone: Phone
@@ -40,19 +55,27 @@ class CheckoutRequest(InputModel):
 
 
 class PaymentRead(OutputModel):
-    provider: str
+    provider: PaymentProviderName
     state: PaymentState
-    capture_mode: str
+    capture_mode: CaptureSetting
     amount_minor: int
     currency: str
     amount_refunded_minor: int
+
+
+class OrderLineOptions(OutputModel):
+    """What the buyer chose of the variant, as it was when ordered."""
+
+    ring_size: str | None = None
+    chain_length_cm: int | None = None
+    metal: Metal | None = None
 
 
 class OrderLineRead(OutputModel):
     variant_id: uuid.UUID
     product_name: str
     sku: str
-    options: dict[str, Any]
+    options: OrderLineOptions
     unit_price_minor: int
     quantity: int
     line_total_minor: int
@@ -78,7 +101,7 @@ class OrderRead(OutputModel):
     status: OrderStatus
     email: str
     phone: str | None
-    shipping_address: dict[str, Any]
+    shipping_address: PostalAddress
     lines: list[OrderLineRead]
     totals: TotalsRead
     payment: PaymentRead
