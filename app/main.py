@@ -27,6 +27,8 @@ from app.core.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
+from app.core.problems import document_problems
+from app.core.problems import pages as problem_pages
 from app.core.ratelimit import create_rate_limit_backend
 from app.core.settings import Settings, UnsafeSettingsError, get_settings
 from app.housekeeping import housekeeping_counts
@@ -112,6 +114,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template=ref)
     problem.pop("$defs", None)
     schemas["Problem"] = problem
+    document_problems(spec, app.routes)
     app.openapi_schema = spec
     return spec
 
@@ -156,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(problem_pages)
     app.include_router(api_router)
 
     # Added innermost first: the request context wraps everything, so even a 413 has an id.

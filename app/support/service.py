@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import utcnow
+from app.core.errors import AgeRestricted
 from app.core.pagination import paginate_by_creation
 from app.outbox.service import enqueue_email
 from app.privacy.subjects import normalize_email
-from app.support.errors import ContactAgeRestricted, SupportRequestAnswered, SupportRequestNotFound
+from app.support.errors import SupportRequestAnswered, SupportRequestNotFound
 from app.support.models import SupportRequest, SupportStatus
 from app.support.schemas import ContactCreate
 
@@ -29,7 +30,7 @@ def new_reference() -> str:
 
 async def open_request(session: AsyncSession, data: ContactCreate) -> SupportRequest:
     if not data.is_adult:  # first: a minor's request stores nothing (P9)
-        raise ContactAgeRestricted()
+        raise AgeRestricted("Facet does not collect data from persons under 18.")
     # 32^8 references: a clash fails the request (unique) rather than merging two.
     request = SupportRequest(
         reference=new_reference(),
