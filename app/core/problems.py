@@ -130,7 +130,7 @@ def _status_response(status: int, problems: list[ProblemType]) -> dict[str, Any]
                         {"type": "object", "properties": properties, "required": required},
                     ]
                 },
-                "examples": {p.slug: {"summary": p.title, "value": _example(p)} for p in problems},
+                "examples": {p.slug: {"$ref": EXAMPLES_REF + p.slug} for p in problems},
             }
         },
     }
