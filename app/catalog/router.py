@@ -143,7 +143,7 @@ async def get_category(
     operation_id="listProducts",
     summary="List products",
     response_model=ProductPage,
-    responses={**problem_responses(InvalidFilter), **NOT_MODIFIED},
+    responses={**problem_responses(InvalidCursor, InvalidFilter), **NOT_MODIFIED},
 )
 async def list_products(
     request: Request,
