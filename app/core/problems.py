@@ -4,9 +4,9 @@ A route declares the problems its own code raises next to it
 (`responses=problem_responses(OutOfStock, QuantityLimit)`); a dependency declares its
 own with `@raises(...)` (a bearer-token check, a rate limit, an entity loader), and
 every route using it inherits them. What the framework answers is derived from the
-route: a body brings 400/413/415, any parameter or body brings the 422
-`validation-error`. `document_problems` then writes one response per status, whose
-`type` is an enum of exactly those types, with an example of each.
+route: a body brings 400/413/415, any parameter or body the 422 `validation-error`,
+a path parameter the generic `not-found`. `document_problems` then writes one response
+per status, whose `type` is an enum of exactly those types, with an example of each.
 
 Every type URI (`https://facet.example/problems/<slug>`) is served by the API itself as
 a page generated from the catalogue (`GET /problems/<slug>`).
@@ -87,6 +87,9 @@ def route_problem_types(route: RouteContext) -> set[str]:
         slugs.update(getattr(dependant.call, _RAISES_ATTR, ()))
         if dependant.path_params or dependant.query_params or dependant.header_params:
             slugs.add(ValidationFailed.type)
+        if dependant.path_params:
+            # A value that is empty or holds a `/` makes a path no route serves.
+            slugs.add(NotFound.type)
         if dependant.cookie_params:
             slugs.add(ValidationFailed.type)
     if route.body_field is not None:
