@@ -156,7 +156,11 @@ def document_problems(spec: dict[str, Any], routes: Iterable[BaseRoute]) -> None
             problem = CATALOGUE[slug]
             by_status.setdefault(problem.status, []).append(problem)
         for method in route.methods:
-            responses = spec["paths"][route.path_format][method.lower()]["responses"]
+            # A document may hold only some operations (e.g. the storefront's alone).
+            operation = spec["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation["responses"]
             for code in [c for c in responses if c.startswith(("4", "5"))]:
                 del responses[code]
             for status in sorted(by_status):

@@ -4,6 +4,7 @@ by the operations that answer it, and its type URI resolves to a page."""
 from __future__ import annotations
 
 import ast
+import copy
 import html
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from app.core.errors import CATALOGUE, PROBLEM_BASE, AppError
+from app.core.problems import document_problems
 from app.main import create_app
 from tests.declared_problems import DeclaredProblems, declared_problems
 
@@ -149,3 +151,13 @@ def test_an_undeclared_problem_is_caught(spec: dict[str, Any]) -> None:
     assert checker.violation("POST", "/v1/checkout", 409, out_of_stock) is None
     assert checker.violation("POST", "/v1/carts", 409, out_of_stock) is not None
     assert checker.violation("GET", "/healthz", 422, {"type": "x"}) is not None
+
+
+def test_a_document_holding_some_operations_only_gets_their_problems(
+    spec: dict[str, Any],
+) -> None:
+    app = create_app()
+    partial = {"paths": {"/readyz": copy.deepcopy(spec["paths"]["/readyz"])}, "components": {}}
+    document_problems(partial, app.routes)
+    assert set(partial["paths"]["/readyz"]["get"]["responses"]) == {"200", "503"}
+    assert set(partial["components"]["responses"]) == {"service-unavailable"}
