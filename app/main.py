@@ -30,6 +30,7 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.core.openapi import EXPOSED_HEADERS, build_openapi
+from app.core.problems import pages as problem_pages
 from app.core.ratelimit import create_rate_limit_backend
 from app.core.settings import Settings, UnsafeSettingsError, get_settings
 from app.housekeeping import housekeeping_counts
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     app.include_router(health_router)
+    app.include_router(problem_pages)
     app.include_router(api_router)
 
     # Added innermost first: the request context wraps everything, so even a 413 has an id.

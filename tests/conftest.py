@@ -27,6 +27,7 @@ from app.core.http_cache import AnswerCache
 from app.core.ratelimit import MemoryRateLimitBackend
 from app.core.settings import Settings
 from app.main import create_app
+from tests.declared_problems import DeclaredProblems, check_response
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_DSN = os.environ.get(
@@ -174,5 +175,14 @@ def bound_app(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -> I
 @pytest.fixture
 async def client(bound_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=bound_app, client=("203.0.113.7", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    checker = DeclaredProblems(bound_app.openapi())
+
+    async def answers_as_declared(response: httpx.Response) -> None:
+        await check_response(checker, response)
+
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver",
+        event_hooks={"response": [answers_as_declared]},
+    ) as c:
         yield c

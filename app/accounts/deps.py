@@ -9,12 +9,18 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.authentication import ensure_session_is_live
-from app.accounts.errors import InvalidAccessToken, StaffOnly
+from app.accounts.errors import (
+    AddressNotFound,
+    CurrentPasswordRequired,
+    InvalidAccessToken,
+    StaffOnly,
+)
 from app.accounts.models import Account, Address, Role
 from app.accounts.service import check_current_password, get_address
 from app.accounts.throttle import PasswordThrottle
 from app.core.deps import ClientIpDep, ClientKeyDep, RateLimitDep, SessionDep, SettingsDep
 from app.core.errors import TooManyRequests
+from app.core.problems import raises
 from app.core.security import AccessClaims, InvalidToken, decode_access_token
 from app.core.settings import Settings
 
@@ -24,6 +30,7 @@ bearer = OAuth2PasswordBearer(
 )
 
 
+@raises(InvalidAccessToken)
 async def get_access_claims(
     settings: SettingsDep, token: Annotated[str | None, Depends(bearer)]
 ) -> AccessClaims:
@@ -57,6 +64,7 @@ async def get_current_account(
 CurrentAccount = Annotated[Account, Depends(get_current_account)]
 
 
+@raises(StaffOnly)
 async def get_staff_account(account: CurrentAccount) -> Account:
     # The role is read from the database, so a demotion takes effect at once.
     if account.role != Role.staff:
@@ -67,6 +75,7 @@ async def get_staff_account(account: CurrentAccount) -> Account:
 StaffAccount = Annotated[Account, Depends(get_staff_account)]
 
 
+@raises(AddressNotFound)
 async def get_owned_address(
     session: SessionDep, account: CurrentAccount, address_id: uuid.UUID
 ) -> Address:
@@ -113,6 +122,7 @@ PasswordCheckThrottleDep = Annotated[
 ]
 
 
+@raises(TooManyRequests)
 async def limit_registrations(
     backend: RateLimitDep, settings: SettingsDep, client_key: ClientKeyDep
 ) -> None:
@@ -122,6 +132,7 @@ async def limit_registrations(
         raise TooManyRequests(window.resets_in, "Too many new accounts from this address.")
 
 
+@raises(TooManyRequests)
 async def limit_verification_resends(
     backend: RateLimitDep, settings: SettingsDep, claims: ClaimsDep
 ) -> None:
@@ -130,6 +141,7 @@ async def limit_verification_resends(
         raise TooManyRequests(window.resets_in, "Too many verification emails; try later.")
 
 
+@raises(InvalidAccessToken)
 async def get_optional_account(
     session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(bearer)]
 ) -> Account | None:
@@ -162,6 +174,7 @@ class PasswordConfirmation:
         return confirm
 
 
+@raises(CurrentPasswordRequired, TooManyRequests)
 async def get_password_confirmation(throttle: PasswordCheckThrottleDep) -> PasswordConfirmation:
     return PasswordConfirmation(throttle)
 

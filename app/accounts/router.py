@@ -16,6 +16,15 @@ from app.accounts.deps import (
     limit_registrations,
     limit_verification_resends,
 )
+from app.accounts.errors import (
+    AddressLimitReached,
+    CurrentPasswordRequired,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    InvalidVerificationToken,
+    WeakPassword,
+)
 from app.accounts.models import Role
 from app.accounts.schemas import (
     AccountCreate,
@@ -30,8 +39,9 @@ from app.accounts.schemas import (
     TokenResponse,
 )
 from app.core.deps import SessionDep, SettingsDep
-from app.core.errors import problem_responses
-from app.core.pagination import Cursor, Limit
+from app.core.errors import AgeRestricted, TooManyRequests
+from app.core.pagination import Cursor, InvalidCursor, Limit
+from app.core.problems import problem_responses
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
 from app.privacy import service as privacy_service
@@ -46,7 +56,8 @@ admin_router = APIRouter(prefix="/admin/accounts", tags=["admin"], route_class=F
     "",
     status_code=status.HTTP_201_CREATED,
     operation_id="createAccount",
-    responses=problem_responses(409),
+    summary="Register a customer account",
+    responses=problem_responses(AgeRestricted, EmailTaken, WeakPassword),
     dependencies=[Depends(limit_registrations)],  # runs before the session is used
 )
 async def create_account(
@@ -62,7 +73,8 @@ async def create_account(
 @accounts_router.post(
     "/email-verification",
     operation_id="verifyEmail",
-    responses=problem_responses(422),
+    summary="Verify an account's email address",
+    responses=problem_responses(InvalidVerificationToken),
 )
 async def verify_email(
     session: SessionDep, settings: SettingsDep, body: EmailVerification
@@ -74,7 +86,12 @@ async def verify_email(
     return AccountRead.model_validate(account)
 
 
-@auth_router.post("/token", operation_id="issueToken", responses=problem_responses(401))
+@auth_router.post(
+    "/token",
+    operation_id="issueToken",
+    summary="Log in",
+    responses=problem_responses(InvalidCredentials, TooManyRequests),
+)
 async def issue_token(
     throttle: LoginThrottleDep,  # first: it settles after the session's transaction ends
     session: SessionDep,
@@ -92,7 +109,12 @@ async def issue_token(
     )
 
 
-@auth_router.post("/refresh", operation_id="refreshToken", responses=problem_responses(401))
+@auth_router.post(
+    "/refresh",
+    operation_id="refreshToken",
+    summary="Refresh an access token",
+    responses=problem_responses(InvalidRefreshToken),
+)
 async def refresh_token(
     session: SessionDep, settings: SettingsDep, body: RefreshRequest
 ) -> TokenResponse:
@@ -107,7 +129,7 @@ async def refresh_token(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="logout",
-    responses=problem_responses(),
+    summary="Log out",
 )
 async def logout(session: SessionDep, body: RefreshRequest) -> Response:
     """Revoke the login session a refresh token belongs to."""
@@ -115,7 +137,7 @@ async def logout(session: SessionDep, body: RefreshRequest) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@me_router.get("", operation_id="getMe", responses=problem_responses(401))
+@me_router.get("", operation_id="getMe", summary="Get my account")
 async def get_me(session: SessionDep, account: CurrentAccount) -> AccountRead:
     """The signed-in account, and whether the privacy policy in force awaits its acceptance."""
     pending = await privacy_service.acceptance_pending(session, account.id)
@@ -127,7 +149,8 @@ async def get_me(session: SessionDep, account: CurrentAccount) -> AccountRead:
 @me_router.patch(
     "",
     operation_id="updateMe",
-    responses=problem_responses(401, 409),
+    summary="Update my account",
+    responses=problem_responses(CurrentPasswordRequired, EmailTaken, TooManyRequests),
 )
 async def update_me(
     throttle: PasswordCheckThrottleDep,  # before the session is used: it counts in its own
@@ -148,7 +171,7 @@ async def update_me(
     "/email-verification",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="resendEmailVerification",
-    responses=problem_responses(401, 429),
+    summary="Resend the email verification link",
     dependencies=[Depends(limit_verification_resends)],  # counts before the session is used
 )
 async def resend_email_verification(
@@ -165,7 +188,8 @@ async def resend_email_verification(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="changePassword",
-    responses=problem_responses(401),
+    summary="Change my password",
+    responses=problem_responses(CurrentPasswordRequired, WeakPassword, TooManyRequests),
 )
 async def change_password(
     throttle: PasswordCheckThrottleDep,  # before the session is used: it counts in its own
@@ -190,7 +214,7 @@ async def change_password(
 @me_router.get(
     "/addresses",
     operation_id="listMyAddresses",
-    responses=problem_responses(401),
+    summary="List my saved addresses",
 )
 async def list_addresses(session: SessionDep, account: CurrentAccount) -> list[AddressRead]:
     """The account's saved mailing addresses."""
@@ -201,7 +225,8 @@ async def list_addresses(session: SessionDep, account: CurrentAccount) -> list[A
     "/addresses",
     status_code=status.HTTP_201_CREATED,
     operation_id="createMyAddress",
-    responses=problem_responses(401, 409),
+    summary="Save an address",
+    responses=problem_responses(AddressLimitReached),
 )
 async def create_address(
     session: SessionDep, account: CurrentAccount, body: AddressCreate
@@ -213,7 +238,7 @@ async def create_address(
 @me_router.patch(
     "/addresses/{address_id}",
     operation_id="updateMyAddress",
-    responses=problem_responses(401, 404),
+    summary="Update a saved address",
 )
 async def update_address(
     session: SessionDep, account: CurrentAccount, address: OwnedAddress, body: AddressUpdate
@@ -226,7 +251,7 @@ async def update_address(
     "/addresses/{address_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="deleteMyAddress",
-    responses=problem_responses(401, 404),
+    summary="Delete a saved address",
 )
 async def delete_address(session: SessionDep, address: OwnedAddress) -> Response:
     """Delete a saved address."""
@@ -237,7 +262,8 @@ async def delete_address(session: SessionDep, address: OwnedAddress) -> Response
 @admin_router.get(
     "",
     operation_id="adminListAccounts",
-    responses=problem_responses(401, 403),
+    summary="List accounts",
+    responses=problem_responses(InvalidCursor),
 )
 async def admin_list_accounts(
     session: SessionDep,

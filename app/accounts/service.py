@@ -13,7 +13,6 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from app.accounts.errors import (
     AddressLimitReached,
     AddressNotFound,
-    AgeRestricted,
     CurrentPasswordRequired,
     EmailTaken,
     WeakPassword,
@@ -23,6 +22,7 @@ from app.accounts.schemas import AccountCreate, AccountUpdate, AddressCreate, Ad
 from app.accounts.throttle import PasswordThrottle
 from app.accounts.verification import send_verification
 from app.core.db import rows_affected, utcnow
+from app.core.errors import AgeRestricted
 from app.core.pagination import paginate_by_creation
 from app.core.security import hash_password_in_thread, verify_password_in_thread
 from app.core.settings import Settings, get_settings

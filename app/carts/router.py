@@ -7,18 +7,27 @@ from fastapi import APIRouter, Depends, Response, status
 
 from app.accounts.deps import CurrentAccount, OptionalAccount
 from app.carts import service
+from app.carts.errors import (
+    CartLineLimit,
+    CartLineNotFound,
+    CartNotFound,
+    CurrencyMismatch,
+    InsufficientStock,
+    QuantityLimit,
+    VariantUnavailable,
+)
 from app.carts.models import Cart
 from app.carts.pricing import CartRules, cart_rules
 from app.carts.schemas import CartClaim, CartLineCreate, CartLineUpdate, CartRead
+from app.catalog.errors import VariantNotFound
 from app.core.deps import SessionDep, SettingsDep
-from app.core.errors import problem_responses
 from app.core.openapi import sets_cookie
+from app.core.problems import problem_responses, raises
 from app.core.routing import FacetRoute
 
 router = APIRouter(tags=["carts"], route_class=FacetRoute)
 
 CART_COOKIE = "facet_cart"
-CART_ERRORS = problem_responses(401, 404, 409)
 
 
 def get_cart_rules(settings: SettingsDep) -> CartRules:
@@ -28,6 +37,7 @@ def get_cart_rules(settings: SettingsDep) -> CartRules:
 CartRulesDep = Annotated[CartRules, Depends(get_cart_rules)]
 
 
+@raises(CartNotFound)
 async def get_accessible_cart(
     session: SessionDep, actor: OptionalAccount, cart_id: uuid.UUID
 ) -> Cart:
@@ -37,6 +47,7 @@ async def get_accessible_cart(
 CartDep = Annotated[Cart, Depends(get_accessible_cart)]
 
 
+@raises(CartNotFound)
 async def get_cart_for_change(
     session: SessionDep, actor: OptionalAccount, cart_id: uuid.UUID
 ) -> Cart:
@@ -49,9 +60,12 @@ CartForChangeDep = Annotated[Cart, Depends(get_cart_for_change)]
 
 
 @router.post(
-    "/carts", status_code=status.HTTP_201_CREATED, operation_id="createCart",
-    responses=CART_ERRORS, openapi_extra=sets_cookie(status.HTTP_201_CREATED),
-)  # fmt: skip
+    "/carts",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createCart",
+    summary="Create a cart",
+    openapi_extra=sets_cookie(status.HTTP_201_CREATED),
+)
 async def create_cart(
     session: SessionDep, settings: SettingsDep, rules: CartRulesDep, response: Response
 ) -> CartRead:
@@ -69,16 +83,31 @@ async def create_cart(
     return await service.view(session, cart, rules)
 
 
-@router.get("/carts/{cart_id}", operation_id="getCart", responses=CART_ERRORS)
+@router.get(
+    "/carts/{cart_id}",
+    operation_id="getCart",
+    summary="Get a cart",
+    responses=problem_responses(CurrencyMismatch),
+)
 async def get_cart(session: SessionDep, cart: CartDep, rules: CartRulesDep) -> CartRead:
     """A cart with prices refreshed from the catalog and its totals."""
     return await service.view(session, cart, rules)
 
 
 @router.post(
-    "/carts/{cart_id}/items", status_code=status.HTTP_201_CREATED, operation_id="addCartItem",
-    responses=CART_ERRORS,
-)  # fmt: skip
+    "/carts/{cart_id}/items",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="addCartItem",
+    summary="Add an item to a cart",
+    responses=problem_responses(
+        VariantNotFound,
+        VariantUnavailable,
+        InsufficientStock,
+        QuantityLimit,
+        CartLineLimit,
+        CurrencyMismatch,
+    ),
+)
 async def add_item(
     session: SessionDep, cart: CartForChangeDep, rules: CartRulesDep, body: CartLineCreate
 ) -> CartRead:
@@ -89,7 +118,12 @@ async def add_item(
 
 
 @router.patch(
-    "/carts/{cart_id}/items/{item_id}", operation_id="updateCartItem", responses=CART_ERRORS
+    "/carts/{cart_id}/items/{item_id}",
+    operation_id="updateCartItem",
+    summary="Change an item's quantity",
+    responses=problem_responses(
+        CartLineNotFound, VariantUnavailable, InsufficientStock, QuantityLimit, CurrencyMismatch
+    ),
 )
 async def update_item(
     session: SessionDep,
@@ -104,7 +138,10 @@ async def update_item(
 
 
 @router.delete(
-    "/carts/{cart_id}/items/{item_id}", operation_id="removeCartItem", responses=CART_ERRORS
+    "/carts/{cart_id}/items/{item_id}",
+    operation_id="removeCartItem",
+    summary="Remove an item from a cart",
+    responses=problem_responses(CartLineNotFound, CurrencyMismatch),
 )
 async def remove_item(
     session: SessionDep, cart: CartForChangeDep, rules: CartRulesDep, item_id: uuid.UUID
@@ -114,7 +151,12 @@ async def remove_item(
     return await service.view(session, cart, rules)
 
 
-@router.get("/me/cart", operation_id="getMyCart", responses=CART_ERRORS)
+@router.get(
+    "/me/cart",
+    operation_id="getMyCart",
+    summary="Get my cart",
+    responses=problem_responses(CurrencyMismatch),
+)
 async def get_my_cart(
     session: SessionDep, account: CurrentAccount, rules: CartRulesDep
 ) -> CartRead:
@@ -122,7 +164,12 @@ async def get_my_cart(
     return await service.view(session, await service.account_cart(session, account), rules)
 
 
-@router.post("/me/cart/claim", operation_id="claimCart", responses=CART_ERRORS)
+@router.post(
+    "/me/cart/claim",
+    operation_id="claimCart",
+    summary="Claim a guest cart",
+    responses=problem_responses(CartNotFound, CartLineLimit, CurrencyMismatch),
+)
 async def claim_cart(
     session: SessionDep, account: CurrentAccount, rules: CartRulesDep, body: CartClaim
 ) -> CartRead:

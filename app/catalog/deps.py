@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import admin, repository
+from app.catalog.errors import CategoryNotFound, PageNotFound, ProductNotFound, VariantNotFound
 from app.catalog.models import Category, Page, Product, Variant
 from app.catalog.repository import CategoryTree
 from app.catalog.schemas import Slug
@@ -22,20 +23,25 @@ from app.core.http_cache import (
     etag_of,
     json_bytes,
 )
+from app.core.problems import raises
 
 
+@raises(CategoryNotFound)
 async def get_category(session: SessionDep, slug: Annotated[Slug, Path()]) -> Category:
     return await admin.get_category_by_slug(session, slug)
 
 
+@raises(ProductNotFound)
 async def get_product(session: SessionDep, product_id: uuid.UUID) -> Product:
     return await admin.load_product(session, product_id)
 
 
+@raises(VariantNotFound)
 async def get_variant(session: SessionDep, variant_id: uuid.UUID) -> Variant:
     return await admin.get_variant(session, variant_id)
 
 
+@raises(PageNotFound)
 async def get_page(session: SessionDep, slug: Annotated[Slug, Path()]) -> Page:
     return await admin.get_page(session, slug)
 

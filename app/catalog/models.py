@@ -21,7 +21,7 @@ NOT_PII = {"pii": False}
 class Metal(StrEnum):
     """The metal a piece is made of.
 
-    - `gold`: yellow gold.
+    - `yellow_gold`: yellow gold (the filter also takes the former value `gold`).
     - `white_gold`: white gold (gold alloyed white, usually rhodium-plated).
     - `rose_gold`: rose (pink) gold.
     - `platinum`: platinum.
@@ -30,7 +30,9 @@ class Metal(StrEnum):
     - `titanium`: titanium (men's bands).
     """
 
-    gold = "gold"
+    # Yellow gold is named as such so it cannot be read as "any gold" (white and rose are
+    # gold too); the product filter still takes the former value `gold` for it.
+    yellow_gold = "yellow_gold"
     white_gold = "white_gold"
     rose_gold = "rose_gold"
     platinum = "platinum"
@@ -101,6 +103,34 @@ class DiamondCut(StrEnum):
 
 # GIA colour grades, D (colourless) to Z.
 DIAMOND_COLORS = tuple("DEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class DiamondColor(StrEnum):
+    """GIA color grade, D (colorless) to Z (light yellow)."""
+
+    D = "D"
+    E = "E"
+    F = "F"
+    G = "G"
+    H = "H"
+    I = "I"  # noqa: E741 - the grade's name
+    J = "J"
+    K = "K"
+    L = "L"
+    M = "M"
+    N = "N"
+    O = "O"  # noqa: E741 - the grade's name
+    P = "P"
+    Q = "Q"
+    R = "R"
+    S = "S"
+    T = "T"
+    U = "U"
+    V = "V"
+    W = "W"
+    X = "X"
+    Y = "Y"
+    Z = "Z"
 
 
 class DiamondClarity(StrEnum):

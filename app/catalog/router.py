@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
+from pydantic import BeforeValidator
 
 from app.accounts.deps import StaffAccount
 from app.catalog import admin, service
@@ -16,14 +17,28 @@ from app.catalog.deps import (
     RecentSalesDep,
     VariantDep,
 )
-from app.catalog.models import DiamondClarity, DiamondCut, Metal, StoneType
+from app.catalog.errors import (
+    CategoryCycle,
+    CategoryInUse,
+    CategoryNotFound,
+    CurrencyNotAccepted,
+    ImageNotFound,
+    InvalidFilter,
+    NotPublishable,
+    PageNotFound,
+    ProductNotFound,
+    ProductOrdered,
+    SkuTaken,
+    SlugTaken,
+    VariantNotFound,
+)
+from app.catalog.models import DiamondClarity, DiamondColor, DiamondCut, Metal, StoneType
 from app.catalog.schemas import (
     CategoryAdminRead,
     CategoryCreate,
     CategoryDetail,
     CategoryNode,
     CategoryUpdate,
-    Color,
     ImageCreate,
     ImageRead,
     InventoryMovementRead,
@@ -47,16 +62,21 @@ from app.catalog.schemas import (
     VariantUpdate,
 )
 from app.core.deps import SessionDep, SettingsDep
-from app.core.errors import problem_responses
 from app.core.http_cache import NOT_MODIFIED
-from app.core.pagination import Cursor
+from app.core.pagination import Cursor, InvalidCursor
+from app.core.problems import problem_responses
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
 
 public_router = APIRouter(tags=["catalog"], route_class=FacetRoute)
 admin_router = APIRouter(prefix="/admin", tags=["admin"], route_class=FacetRoute)
 
-PUBLIC_ERRORS = {**problem_responses(404), **NOT_MODIFIED}
+
+def _former_metal_name(value: object) -> object:
+    return Metal.yellow_gold.value if value == "gold" else value
+
+
+MetalFilter = Annotated[Metal, BeforeValidator(_former_metal_name)]
 
 
 # Dependencies here are `async def`: FastAPI runs a plain `def` one in its thread pool,
@@ -68,10 +88,13 @@ async def product_filters(
     category: Annotated[
         Slug | None, Query(description="Category slug; includes its subcategories.")
     ] = None,
-    metal: Annotated[list[Metal] | None, Query()] = None,
+    metal: Annotated[
+        list[MetalFilter] | None,
+        Query(description="`yellow_gold` was once `gold`; that value is still taken."),
+    ] = None,
     stone: Annotated[list[StoneType] | None, Query()] = None,
     cut: Annotated[list[DiamondCut] | None, Query()] = None,
-    color: Annotated[list[Color] | None, Query()] = None,
+    color: Annotated[list[DiamondColor] | None, Query()] = None,
     clarity: Annotated[list[DiamondClarity] | None, Query()] = None,
     min_price: Annotated[int | None, Query(ge=0, le=10**10, description="Minor units.")] = None,
     max_price: Annotated[int | None, Query(ge=0, le=10**10, description="Minor units.")] = None,
@@ -99,25 +122,35 @@ async def product_filters(
 
 
 @public_router.get(
-    "/categories", operation_id="listCategories", response_model=list[CategoryNode],
-    responses=PUBLIC_ERRORS,
-)  # fmt: skip
+    "/categories",
+    operation_id="listCategories",
+    summary="List categories",
+    response_model=list[CategoryNode],
+    responses=NOT_MODIFIED,
+)
 async def list_categories(catalog: CatalogReaderDep) -> Response:
     """The category tree, each node with its published product count (subcategories included)."""
     return await catalog.respond(lambda tree: service.category_tree(catalog.session, tree))
 
 
 @public_router.get(
-    "/categories/{slug}", operation_id="getCategory", response_model=CategoryDetail,
-    responses=PUBLIC_ERRORS,
-)  # fmt: skip
+    "/categories/{slug}",
+    operation_id="getCategory",
+    summary="Get a category",
+    response_model=CategoryDetail,
+    responses={**problem_responses(CategoryNotFound), **NOT_MODIFIED},
+)
 async def get_category(catalog: CatalogReaderDep, slug: Annotated[Slug, Path()]) -> Response:
     """One category with its breadcrumbs and subcategories."""
     return await catalog.respond(lambda tree: service.category_detail(catalog.session, tree, slug))
 
 
 @public_router.get(
-    "/products", operation_id="listProducts", response_model=ProductPage, responses=PUBLIC_ERRORS
+    "/products",
+    operation_id="listProducts",
+    summary="List products",
+    response_model=ProductPage,
+    responses={**problem_responses(InvalidCursor, InvalidFilter), **NOT_MODIFIED},
 )
 async def list_products(
     catalog: CatalogReaderDep,
@@ -135,9 +168,12 @@ async def list_products(
 
 
 @public_router.get(
-    "/products/top", operation_id="listTopProducts", response_model=list[ProductSummary],
-    responses=PUBLIC_ERRORS,
-)  # fmt: skip
+    "/products/top",
+    operation_id="listTopProducts",
+    summary="List top-selling products",
+    response_model=list[ProductSummary],
+    responses={**problem_responses(InvalidFilter), **NOT_MODIFIED},
+)
 async def list_top_products(
     catalog: CatalogReaderDep,
     recent_sales: RecentSalesDep,
@@ -153,16 +189,23 @@ async def list_top_products(
 
 
 @public_router.get(
-    "/products/{slug}", operation_id="getProduct", response_model=ProductDetail,
-    responses=PUBLIC_ERRORS,
-)  # fmt: skip
+    "/products/{slug}",
+    operation_id="getProduct",
+    summary="Get a product",
+    response_model=ProductDetail,
+    responses={**problem_responses(ProductNotFound), **NOT_MODIFIED},
+)
 async def get_product(catalog: CatalogReaderDep, slug: Annotated[ProductSlug, Path()]) -> Response:
     """A published product with its variants' availability, images and breadcrumbs."""
     return await catalog.respond(lambda tree: service.product_detail(catalog.session, tree, slug))
 
 
 @public_router.get(
-    "/pages", operation_id="listPages", response_model=list[PageSummary], responses=PUBLIC_ERRORS
+    "/pages",
+    operation_id="listPages",
+    summary="List content pages",
+    response_model=list[PageSummary],
+    responses=NOT_MODIFIED,
 )
 async def list_pages(catalog: CatalogReaderDep) -> Response:
     """Guides and help pages (diamond 4Cs, FAQ, shipping, about)."""
@@ -170,7 +213,11 @@ async def list_pages(catalog: CatalogReaderDep) -> Response:
 
 
 @public_router.get(
-    "/pages/{slug}", operation_id="getPage", response_model=PageRead, responses=PUBLIC_ERRORS
+    "/pages/{slug}",
+    operation_id="getPage",
+    summary="Get a content page",
+    response_model=PageRead,
+    responses={**problem_responses(PageNotFound), **NOT_MODIFIED},
 )
 async def get_page(catalog: CatalogReaderDep, slug: Annotated[Slug, Path()]) -> Response:
     """One published guide or help page."""
@@ -179,11 +226,13 @@ async def get_page(catalog: CatalogReaderDep, slug: Annotated[Slug, Path()]) -> 
 
 # ---- staff ----
 
-STAFF_ERRORS = problem_responses(401, 403, 404, 409)
-
 
 @admin_router.post(
-    "/categories", status_code=201, operation_id="adminCreateCategory", responses=STAFF_ERRORS
+    "/categories",
+    status_code=201,
+    operation_id="adminCreateCategory",
+    summary="Create a category",
+    responses=problem_responses(CategoryNotFound, SlugTaken),
 )
 async def admin_create_category(
     session: SessionDep, _: StaffAccount, body: CategoryCreate
@@ -193,7 +242,10 @@ async def admin_create_category(
 
 
 @admin_router.patch(
-    "/categories/{slug}", operation_id="adminUpdateCategory", responses=STAFF_ERRORS
+    "/categories/{slug}",
+    operation_id="adminUpdateCategory",
+    summary="Update a category",
+    responses=problem_responses(CategoryCycle, CategoryNotFound),
 )
 async def admin_update_category(
     session: SessionDep, _: StaffAccount, category: CategoryDep, body: CategoryUpdate
@@ -203,9 +255,12 @@ async def admin_update_category(
 
 
 @admin_router.delete(
-    "/categories/{slug}", status_code=204, operation_id="adminDeleteCategory",
-    responses=STAFF_ERRORS,
-)  # fmt: skip
+    "/categories/{slug}",
+    status_code=204,
+    operation_id="adminDeleteCategory",
+    summary="Delete a category",
+    responses=problem_responses(CategoryInUse),
+)
 async def admin_delete_category(
     session: SessionDep, _: StaffAccount, category: CategoryDep
 ) -> Response:
@@ -214,7 +269,12 @@ async def admin_delete_category(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@admin_router.get("/products", operation_id="adminListProducts", responses=STAFF_ERRORS)
+@admin_router.get(
+    "/products",
+    operation_id="adminListProducts",
+    summary="List products, published or not",
+    responses=problem_responses(InvalidCursor),
+)
 async def admin_list_products(
     session: SessionDep,
     _: StaffAccount,
@@ -229,7 +289,11 @@ async def admin_list_products(
 
 
 @admin_router.post(
-    "/products", status_code=201, operation_id="adminCreateProduct", responses=STAFF_ERRORS
+    "/products",
+    status_code=201,
+    operation_id="adminCreateProduct",
+    summary="Create a product",
+    responses=problem_responses(CategoryNotFound, CurrencyNotAccepted, SkuTaken, SlugTaken),
 )
 async def admin_create_product(
     session: SessionDep, settings: SettingsDep, staff: StaffAccount, body: ProductCreate
@@ -240,7 +304,11 @@ async def admin_create_product(
     return await admin.admin_view(session, product)
 
 
-@admin_router.get("/products/{product_id}", operation_id="adminGetProduct", responses=STAFF_ERRORS)
+@admin_router.get(
+    "/products/{product_id}",
+    operation_id="adminGetProduct",
+    summary="Get a product, published or not",
+)
 async def admin_get_product(
     session: SessionDep, _: StaffAccount, product: ProductDep
 ) -> ProductAdminRead:
@@ -249,7 +317,10 @@ async def admin_get_product(
 
 
 @admin_router.patch(
-    "/products/{product_id}", operation_id="adminUpdateProduct", responses=STAFF_ERRORS
+    "/products/{product_id}",
+    operation_id="adminUpdateProduct",
+    summary="Update a product",
+    responses=problem_responses(CategoryNotFound),
 )
 async def admin_update_product(
     session: SessionDep, _: StaffAccount, product: ProductDep, body: ProductUpdate
@@ -260,7 +331,10 @@ async def admin_update_product(
 
 
 @admin_router.post(
-    "/products/{product_id}/publish", operation_id="adminPublishProduct", responses=STAFF_ERRORS
+    "/products/{product_id}/publish",
+    operation_id="adminPublishProduct",
+    summary="Publish a product",
+    responses=problem_responses(NotPublishable),
 )
 async def admin_publish_product(
     session: SessionDep, _: StaffAccount, product: ProductDep
@@ -271,9 +345,10 @@ async def admin_publish_product(
 
 
 @admin_router.post(
-    "/products/{product_id}/unpublish", operation_id="adminUnpublishProduct",
-    responses=STAFF_ERRORS,
-)  # fmt: skip
+    "/products/{product_id}/unpublish",
+    operation_id="adminUnpublishProduct",
+    summary="Unpublish a product",
+)
 async def admin_unpublish_product(
     session: SessionDep, _: StaffAccount, product: ProductDep
 ) -> ProductAdminRead:
@@ -283,9 +358,12 @@ async def admin_unpublish_product(
 
 
 @admin_router.delete(
-    "/products/{product_id}", status_code=204, operation_id="adminDeleteProduct",
-    responses=STAFF_ERRORS,
-)  # fmt: skip
+    "/products/{product_id}",
+    status_code=204,
+    operation_id="adminDeleteProduct",
+    summary="Delete a product",
+    responses=problem_responses(ProductOrdered),
+)
 async def admin_delete_product(
     session: SessionDep, _: StaffAccount, product: ProductDep
 ) -> Response:
@@ -295,9 +373,12 @@ async def admin_delete_product(
 
 
 @admin_router.post(
-    "/products/{product_id}/variants", status_code=201, operation_id="adminCreateVariant",
-    responses=STAFF_ERRORS,
-)  # fmt: skip
+    "/products/{product_id}/variants",
+    status_code=201,
+    operation_id="adminCreateVariant",
+    summary="Add a variant to a product",
+    responses=problem_responses(CurrencyNotAccepted, SkuTaken),
+)
 async def admin_create_variant(
     session: SessionDep,
     settings: SettingsDep,
@@ -312,7 +393,9 @@ async def admin_create_variant(
 
 
 @admin_router.patch(
-    "/variants/{variant_id}", operation_id="adminUpdateVariant", responses=STAFF_ERRORS
+    "/variants/{variant_id}",
+    operation_id="adminUpdateVariant",
+    summary="Update a variant",
 )
 async def admin_update_variant(
     session: SessionDep, _: StaffAccount, variant: VariantDep, body: VariantUpdate
@@ -322,7 +405,10 @@ async def admin_update_variant(
 
 
 @admin_router.put(
-    "/variants/{variant_id}/stock", operation_id="adminSetVariantStock", responses=STAFF_ERRORS
+    "/variants/{variant_id}/stock",
+    operation_id="adminSetVariantStock",
+    summary="Set a variant's stock",
+    responses=problem_responses(VariantNotFound),
 )
 async def admin_set_stock(
     session: SessionDep, staff: StaffAccount, variant_id: uuid.UUID, body: StockSet
@@ -332,9 +418,10 @@ async def admin_set_stock(
 
 
 @admin_router.get(
-    "/variants/{variant_id}/movements", operation_id="adminListInventoryMovements",
-    responses=STAFF_ERRORS,
-)  # fmt: skip
+    "/variants/{variant_id}/movements",
+    operation_id="adminListInventoryMovements",
+    summary="List a variant's stock movements",
+)
 async def admin_list_movements(
     session: SessionDep, _: StaffAccount, variant: VariantDep
 ) -> list[InventoryMovementRead]:
@@ -344,9 +431,11 @@ async def admin_list_movements(
 
 
 @admin_router.post(
-    "/products/{product_id}/images", status_code=201, operation_id="adminAddProductImage",
-    responses=STAFF_ERRORS,
-)  # fmt: skip
+    "/products/{product_id}/images",
+    status_code=201,
+    operation_id="adminAddProductImage",
+    summary="Add an image to a product",
+)
 async def admin_add_image(
     session: SessionDep, _: StaffAccount, product: ProductDep, body: ImageCreate
 ) -> ImageRead:
@@ -355,9 +444,12 @@ async def admin_add_image(
 
 
 @admin_router.delete(
-    "/images/{image_id}", status_code=204, operation_id="adminDeleteProductImage",
-    responses=STAFF_ERRORS,
-)  # fmt: skip
+    "/images/{image_id}",
+    status_code=204,
+    operation_id="adminDeleteProductImage",
+    summary="Delete a product image",
+    responses=problem_responses(ImageNotFound),
+)
 async def admin_delete_image(session: SessionDep, _: StaffAccount, image_id: uuid.UUID) -> Response:
     """Remove an image."""
     await admin.delete_image(session, image_id)
@@ -365,7 +457,11 @@ async def admin_delete_image(session: SessionDep, _: StaffAccount, image_id: uui
 
 
 @admin_router.post(
-    "/pages", status_code=201, operation_id="adminCreatePage", responses=STAFF_ERRORS
+    "/pages",
+    status_code=201,
+    operation_id="adminCreatePage",
+    summary="Create a content page",
+    responses=problem_responses(SlugTaken),
 )
 async def admin_create_page(
     session: SessionDep, _: StaffAccount, body: PageCreate
@@ -374,7 +470,11 @@ async def admin_create_page(
     return PageAdminRead.model_validate(await admin.create_page(session, body))
 
 
-@admin_router.patch("/pages/{slug}", operation_id="adminUpdatePage", responses=STAFF_ERRORS)
+@admin_router.patch(
+    "/pages/{slug}",
+    operation_id="adminUpdatePage",
+    summary="Update a content page",
+)
 async def admin_update_page(
     session: SessionDep, _: StaffAccount, page: PageDep, body: PageUpdate
 ) -> PageAdminRead:
@@ -383,7 +483,10 @@ async def admin_update_page(
 
 
 @admin_router.delete(
-    "/pages/{slug}", status_code=204, operation_id="adminDeletePage", responses=STAFF_ERRORS
+    "/pages/{slug}",
+    status_code=204,
+    operation_id="adminDeletePage",
+    summary="Delete a content page",
 )
 async def admin_delete_page(session: SessionDep, _: StaffAccount, page: PageDep) -> Response:
     """Delete a content page."""

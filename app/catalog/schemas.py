@@ -4,12 +4,13 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
 from app.catalog.models import (
     DiamondClarity,
+    DiamondColor,
     DiamondCut,
     GradingLab,
     Metal,
@@ -32,10 +33,6 @@ Sku = Annotated[
 ]
 RingSize = Annotated[str, StringConstraints(pattern=r"^(?:[3-9]|1[0-5])(?:\.(?:25|5|75))?$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Color = Literal[
-    "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O",
-    "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z",
-]  # fmt: skip
 Carat = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2, max_digits=5)]
 Money = Annotated[int, Field(strict=True, ge=0, le=100_000_000_00)]
 Position = Annotated[int, Field(strict=True, ge=0, le=10_000)]
@@ -294,7 +291,7 @@ class Attributes(OutputModel):
     total_carat_weight: Decimal | None = Field(description="Carats, two decimal places.")
     cut: DiamondCut | None
     """The diamond's cut grade."""
-    color: str | None
+    color: DiamondColor | None
     """The diamond's GIA colour grade, a letter from `D` (colourless) to `Z`."""
     clarity: DiamondClarity | None
     """The diamond's GIA clarity grade."""
@@ -515,7 +512,7 @@ class AttributesIn(InputModel):
     """Total carat weight of the stones, e.g. `1.25`: above 0, at most 100, two decimal places."""
     cut: DiamondCut | None = None
     """The diamond's cut grade."""
-    color: Color | None = None
+    color: DiamondColor | None = None
     """The diamond's GIA colour grade, `D` (colourless) to `Z`."""
     clarity: DiamondClarity | None = None
     """The diamond's GIA clarity grade."""

@@ -173,7 +173,7 @@ class Weighted(Generic[T]):
 
 
 METAL_NAMES = {
-    Metal.gold: "Yellow Gold",
+    Metal.yellow_gold: "Yellow Gold",
     Metal.white_gold: "White Gold",
     Metal.rose_gold: "Rose Gold",
     Metal.platinum: "Platinum",
@@ -182,10 +182,10 @@ METAL_NAMES = {
     Metal.titanium: "Titanium",
 }
 METAL_CODES = {
-    Metal.gold: "Y", Metal.white_gold: "W", Metal.rose_gold: "R", Metal.platinum: "PT",
+    Metal.yellow_gold: "Y", Metal.white_gold: "W", Metal.rose_gold: "R", Metal.platinum: "PT",
     Metal.silver: "SS", Metal.tungsten: "TU", Metal.titanium: "TI",
 }  # fmt: skip
-GOLDS = (Metal.gold, Metal.white_gold, Metal.rose_gold)
+GOLDS = (Metal.yellow_gold, Metal.white_gold, Metal.rose_gold)
 GOLD_PURITIES = Weighted({MetalPurity.k10: 2, MetalPurity.k14: 6, MetalPurity.k18: 2})
 # Price of the same setting relative to 14k gold.
 METAL_FACTORS = {
@@ -194,16 +194,16 @@ METAL_FACTORS = {
 }  # fmt: skip
 
 BRIDAL_METALS = Weighted(
-    {Metal.white_gold: 40, Metal.gold: 20, Metal.rose_gold: 15, Metal.platinum: 25}
+    {Metal.white_gold: 40, Metal.yellow_gold: 20, Metal.rose_gold: 15, Metal.platinum: 25}
 )
 BAND_METALS = Weighted(
-    {Metal.white_gold: 35, Metal.gold: 35, Metal.rose_gold: 15, Metal.platinum: 15}
+    {Metal.white_gold: 35, Metal.yellow_gold: 35, Metal.rose_gold: 15, Metal.platinum: 15}
 )
 FASHION_METALS = Weighted(
-    {Metal.white_gold: 35, Metal.gold: 30, Metal.rose_gold: 15, Metal.silver: 20}
+    {Metal.white_gold: 35, Metal.yellow_gold: 30, Metal.rose_gold: 15, Metal.silver: 20}
 )
 MENS_METALS = Weighted({
-    Metal.tungsten: 30, Metal.titanium: 20, Metal.gold: 20, Metal.white_gold: 20,
+    Metal.tungsten: 30, Metal.titanium: 20, Metal.yellow_gold: 20, Metal.white_gold: 20,
     Metal.platinum: 10,
 })  # fmt: skip
 
@@ -228,12 +228,12 @@ CUT_NAMES = {DiamondCut.ideal: "Ideal", DiamondCut.excellent: "Excellent",
              DiamondCut.very_good: "Very Good", DiamondCut.good: "Good"}  # fmt: skip
 SHAPES = Weighted({"Round": 40, "Oval": 12, "Cushion": 10, "Princess": 10, "Emerald-Cut": 7,
                    "Pear": 6, "Radiant": 5, "Marquise": 4, "Asscher": 3})  # fmt: skip
-GOLD_BAND_METALS = Weighted({Metal.gold: 45, Metal.white_gold: 35, Metal.rose_gold: 20})
+GOLD_BAND_METALS = Weighted({Metal.yellow_gold: 45, Metal.white_gold: 35, Metal.rose_gold: 20})
 BANGLE_METALS = Weighted(
-    {Metal.white_gold: 25, Metal.gold: 25, Metal.rose_gold: 10, Metal.silver: 40}
+    {Metal.white_gold: 25, Metal.yellow_gold: 25, Metal.rose_gold: 10, Metal.silver: 40}
 )
 MENS_DIAMOND_METALS = Weighted(
-    {Metal.gold: 35, Metal.white_gold: 35, Metal.platinum: 15, Metal.tungsten: 15}
+    {Metal.yellow_gold: 35, Metal.white_gold: 35, Metal.platinum: 15, Metal.tungsten: 15}
 )
 ENGAGEMENT_KINDS = Weighted({"natural": 70, "lab": 22, "sapphire": 5, "moissanite": 3})
 STUD_KINDS = Weighted({"diamond": 55, "lab": 15, "pearl": 15, "gem": 15})

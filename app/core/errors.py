@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -39,7 +40,9 @@ class FieldProblem(BaseModel):
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document: the body of every 4xx and 5xx answer.
+    """An RFC 9457 problem document: the body of every 4xx and 5xx answer. `type`
+    identifies the problem: each operation lists the types it can answer, and each type's
+    URI serves a page explaining it.
 
     Branch on `type` (stable), never on `title` or `detail` (wording may change).
     Some types add extension fields (e.g. `decline_code` on a declined payment).
@@ -59,20 +62,82 @@ class Problem(BaseModel):
     """A URI identifying this occurrence, when one is given (RFC 9457)."""
     request_id: str | None = None
     """The request's id, also sent as the `X-Request-ID` header; quote it to support."""
-    errors: list[FieldProblem] | None = None
-    """On a 422, every invalid field of the request; absent otherwise."""
+    errors: list[FieldProblem] | None = Field(
+        default=None, description="`validation-error` only: each invalid field."
+    )
+    parameter: str | None = Field(
+        default=None,
+        description="The request field or parameter at fault, when there is one "
+        "(`invalid-cursor`, `invalid-filter`, `age-restricted`, ...).",
+    )
+    decline_code: str | None = Field(
+        default=None,
+        description="`payment-declined` only: the processor's reason, e.g. `card_declined`, "
+        "`insufficient_funds`, `expired_card`.",
+    )
+    currency: str | None = Field(
+        default=None, description="`currency-not-accepted` only: the store's currency."
+    )
+    order_number: str | None = Field(
+        default=None,
+        description="`erasure-blocked-by-open-order` only: the order that must complete first.",
+    )
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One entry of the problem-type catalogue: what a `type` URI means."""
+
+    slug: str
+    status: int
+    title: str
+    description: str
+    # Extension members this type always carries, as JSON Schema properties.
+    extensions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        return problem_type(self.slug)
+
+
+# Every problem type the API can answer, by slug: each AppError subclass that names its
+# own `type` registers itself when its module is imported.
+CATALOGUE: dict[str, ProblemType] = {}
 
 
 class AppError(Exception):
-    """A domain error that renders as a problem. Subclasses set the class attributes."""
+    """A domain error that renders as a problem. Subclasses set the class attributes.
+
+    A subclass naming its own `type` adds it to the catalogue, so it must also say
+    what it means (`description`) for the type's page and the OpenAPI document.
+    """
 
     status: ClassVar[int] = 400
     type: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
+    description: ClassVar[str] = ""
+    # Extension members this type always carries (JSON Schema properties), e.g. the
+    # `decline_code` of a `payment-declined`.
+    extension_members: ClassVar[dict[str, dict[str, Any]]] = {}
     headers: dict[str, str] | None = None
     # When true, the request's transaction is committed before the problem is sent
     # (e.g. a security revocation that must stick even though the request fails).
     commit_changes: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "type" not in cls.__dict__:
+            return
+        if not cls.description:
+            raise TypeError(
+                f"{cls.__qualname__} names the problem type {cls.type!r} without a description"
+            )
+        entry = ProblemType(
+            cls.type, cls.status, cls.title, cls.description, dict(cls.extension_members)
+        )  # fmt: skip
+        known = CATALOGUE.setdefault(cls.type, entry)
+        if known != entry:
+            raise TypeError(f"{cls.__qualname__} redefines the problem type {cls.type!r}")
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         super().__init__(detail or self.title)
@@ -84,18 +149,25 @@ class NotFound(AppError):
     status = 404
     type = "not-found"
     title = "Not found"
+    description = (
+        "Nothing answers at this path. Operations that load something by id answer a more "
+        "specific type (`order-not-found`, `product-not-found`, ...); an object that exists "
+        "but belongs to someone else is reported the same way, so ids leak nothing."
+    )
 
 
 class Conflict(AppError):
     status = 409
     type = "conflict"
     title = "Conflict"
+    description = "The request conflicts with the current state of the resource."
 
 
 class Unauthorized(AppError):
     status = 401
     type = "unauthorized"
     title = "Authentication required"
+    description = "The operation needs credentials: send `Authorization: Bearer <token>`."
     headers = {"WWW-Authenticate": "Bearer"}
 
 
@@ -103,12 +175,17 @@ class Forbidden(AppError):
     status = 403
     type = "forbidden"
     title = "Forbidden"
+    description = "The credentials are valid but do not allow this operation."
 
 
 class TooManyRequests(AppError):
     status = 429
     type = "too-many-requests"
     title = "Too many requests"
+    description = (
+        "A rate limit was reached (per client address, account or order, depending on the "
+        "operation). Wait the number of seconds in the `Retry-After` header, then retry."
+    )
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail)
@@ -119,6 +196,83 @@ class ServiceUnavailable(AppError):
     status = 503
     type = "service-unavailable"
     title = "Service unavailable"
+    description = "A service the API depends on (e.g. the database) does not answer; retry later."
+
+
+class AgeRestricted(AppError):
+    """P9: the store collects nothing from, and sells nothing to, persons under 18; a
+    refused submission stores nothing."""
+
+    status = 422
+    type = "age-restricted"
+    title = "Only persons aged 18 or over may do this"
+    description = (
+        "The date of birth given makes the person under 18, or the 18+ attestation "
+        "(`is_adult`) is missing or false. Registration, checkout, referrals, testimonials, "
+        "the newsletter, contact and privacy inquiries all refuse minors, and store nothing "
+        "of a refused request. `parameter` names the field at fault when there is one."
+    )
+
+
+# Problems the framework and middleware answer (they are never raised as AppError): their
+# classes give the handlers their type and title, and routes declare them like any other.
+class MalformedRequest(AppError):
+    status = 400
+    type = "malformed-request"
+    title = "Bad Request"
+    description = (
+        "The request could not be read: a body that is not valid UTF-8 JSON or form data, "
+        "or an invalid `Content-Length`."
+    )
+
+
+class MethodNotAllowed(AppError):
+    status = 405
+    type = "method-not-allowed"
+    title = "Method Not Allowed"
+    description = (
+        "The path exists but not with this method; the `Allow` header lists those it takes."
+    )
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    type = "payload-too-large"
+    title = "Content Too Large"
+    description = "The request body is larger than the API accepts (`detail` gives the limit)."
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    type = "unsupported-media-type"
+    title = "Unsupported Media Type"
+    description = (
+        "The body's `Content-Type` is not one the operation takes: `application/json` for "
+        "JSON bodies, `application/x-www-form-urlencoded` for the token endpoint's form."
+    )
+
+
+class ValidationFailed(AppError):
+    status = 422
+    type = "validation-error"
+    title = "Validation failed"
+    description = (
+        "Some fields, parameters or headers are missing or invalid. `errors` lists each "
+        'one with its location (`loc`, e.g. `["body", "quantity"]`), a message and a '
+        "machine-readable `type` (e.g. `missing`, `less_than_equal`, `extra_forbidden`)."
+    )
+    extension_members = {
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"}}
+    }
+
+
+class InternalError(AppError):
+    status = 500
+    type = "internal-error"
+    title = "Internal server error"
+    description = (
+        "An unexpected failure. Nothing is revealed; quote the `request_id` when reporting it."
+    )
 
 
 def problem_type(slug: str) -> str:
@@ -148,35 +302,6 @@ def problem_response(
     return JSONResponse(body, status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
-_DEFAULT_DESCRIPTIONS = {
-    400: "Malformed request",
-    401: "Missing or invalid credentials",
-    403: "Not allowed for this account",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflicts with the current state",
-    413: "Request body too large",
-    415: "Unsupported media type",
-    422: "Validation failed",
-    429: "Too many requests",
-    503: "Service unavailable",
-}
-
-# Every operation can answer these, whatever it does.
-COMMON_STATUSES = (400, 413, 415, 422, 429)
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries rendering each status as a Problem."""
-    return {
-        status: {
-            "description": _DEFAULT_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for status in sorted({*statuses, *COMMON_STATUSES})
-    }
-
-
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, AppError):
         raise exc
@@ -190,15 +315,13 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-_HTTP_TYPES = {
-    400: "malformed-request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
-}
+_HTTP_PROBLEMS: dict[int, type[AppError]] = {
+    cls.status: cls
+    for cls in (
+        MalformedRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, PayloadTooLarge,
+        UnsupportedMediaType,
+    )
+}  # fmt: skip
 
 
 _OPERATION_METHODS = ("get", "put", "post", "delete", "patch")
@@ -237,9 +360,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers) if exc.headers else {}
     if status == 405 and (allow := _allowed_methods(request)):
         headers["Allow"] = allow
+    known = _HTTP_PROBLEMS.get(status)
     return problem_response(
         status,
-        type_=_HTTP_TYPES.get(status, "about:blank"),
+        type_=known.type if known else "about:blank",
+        title=known.title if known else None,
         detail=detail,
         headers=headers or None,
     )
@@ -259,9 +384,9 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     # Echoing `input` back could reflect personal data or secrets: only loc/msg/type.
     errors = [_field_problem(e) for e in exc.errors()]
     return problem_response(
-        422,
-        type_="validation-error",
-        title="Validation failed",
+        ValidationFailed.status,
+        type_=ValidationFailed.type,
+        title=ValidationFailed.title,
         detail="The request has invalid fields; see `errors`.",
         errors=errors,
     )
@@ -279,7 +404,9 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         "unhandled error",
         extra={"error_type": type(exc).__qualname__, "stack": frames[-8:]},
     )
-    return problem_response(500, type_="internal-error", title="Internal server error")
+    return problem_response(
+        InternalError.status, type_=InternalError.type, title=InternalError.title
+    )
 
 
 class UnexpectedErrorMiddleware:

@@ -4,7 +4,8 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from app.core.deps import SessionDep
-from app.core.errors import ServiceUnavailable, problem_responses
+from app.core.errors import ServiceUnavailable
+from app.core.problems import problem_responses
 from app.core.routing import FacetRoute
 from app.core.schemas import OutputModel, examples
 
@@ -20,7 +21,11 @@ class Health(OutputModel):
     """`ok` from `/healthz` (the process is up), `ready` from `/readyz` (the database answers)."""
 
 
-@router.get("/healthz", operation_id="healthCheck", responses=problem_responses())
+@router.get(
+    "/healthz",
+    operation_id="healthCheck",
+    summary="Check that the API is up",
+)
 async def healthz() -> Health:
     """The process is up."""
     return Health(status="ok")
@@ -34,7 +39,12 @@ async def _database_reachable(session: SessionDep) -> bool:
     return True
 
 
-@router.get("/readyz", operation_id="readinessCheck", responses=problem_responses(503))
+@router.get(
+    "/readyz",
+    operation_id="readinessCheck",
+    summary="Check that the API can serve requests",
+    responses=problem_responses(ServiceUnavailable),
+)
 async def readyz(session: SessionDep) -> Health:
     """The database answers; 503 otherwise."""
     if not await _database_reachable(session):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, IdMixin, rows_affected, utcnow
 from app.core.errors import AppError, Conflict
+from app.core.problems import raises
 from app.core.security import keyed_hash
 from app.core.settings import Settings
 
@@ -67,11 +68,19 @@ class IdempotencyKeyReused(AppError):
     status = 422
     type = "idempotency-key-reused"
     title = "This Idempotency-Key was used with a different request"
+    description = (
+        "This `Idempotency-Key` was used by the same caller with a different body; use a "
+        "new key for a new request."
+    )
 
 
 class IdempotencyInFlight(Conflict):
     type = "idempotency-in-flight"
     title = "A request with this Idempotency-Key is still being processed"
+    description = (
+        "A request with this `Idempotency-Key` is still being processed; retry shortly to"
+        " get its answer."
+    )
 
 
 def request_fingerprint(settings: Settings, body: Any) -> str:
@@ -164,6 +173,7 @@ def idempotency(operation: str, caller: CallerScope):  # type: ignore[no-untyped
     touch the request's database session. The endpoint answers from `idem.replay`
     when it is set."""
 
+    @raises(IdempotencyKeyReused, IdempotencyInFlight)
     async def dependency(
         request: Request, key: IdempotencyKeyHeader, who: str = Depends(caller)
     ) -> AsyncIterator[IdempotentRequest]:

@@ -12,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import problem_response
+from app.core.errors import MalformedRequest, PayloadTooLarge, problem_response
 from app.core.logging import reset_request_id, set_request_id
 
 access_log = logging.getLogger("facet.access")
@@ -170,8 +170,8 @@ class BodyLimitMiddleware:
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, status: int, detail: Any = None
     ) -> None:
-        type_ = "payload-too-large" if status == 413 else "malformed-request"
-        if status == 413:
+        problem = PayloadTooLarge if status == PayloadTooLarge.status else MalformedRequest
+        if problem is PayloadTooLarge:
             detail = self._too_large_detail
-        response = problem_response(status, type_=type_, detail=detail)
+        response = problem_response(status, type_=problem.type, title=problem.title, detail=detail)
         await response(scope, receive, send)

@@ -17,7 +17,8 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 
-from app.core.errors import FieldProblem, Problem
+from app.core.errors import CATALOGUE, FieldProblem, Problem
+from app.core.problems import document_problems
 from app.core.schemas import restore_example_nulls
 
 ADMIN_TAG = "admin"
@@ -170,6 +171,22 @@ def _declare_security(
         operation["security"] = [{}, {BEARER_SCHEME: []}]
 
 
+def _response_headers(status: str, *, cacheable: bool, idempotent: bool) -> dict[str, Any]:
+    headers: dict[str, Any] = {"X-Request-ID": _ref("X-Request-ID")}
+    if cacheable and status in ("200", "304"):
+        headers["ETag"] = _ref("ETag")
+        headers["Cache-Control"] = _ref("Cache-Control")
+    if idempotent and status.startswith("2"):
+        headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
+    if status == "401":
+        headers["WWW-Authenticate"] = _ref("WWW-Authenticate")
+    if status == "429":
+        headers["Retry-After"] = _ref("Retry-After")
+    if status == "503":  # sent when the outage is expected to be brief
+        headers["Retry-After"] = {**RESPONSE_HEADERS["Retry-After"], "required": False}
+    return headers
+
+
 def _declare_headers(operation: dict[str, Any]) -> None:
     responses: dict[str, dict[str, Any]] = operation["responses"]
     cacheable = "304" in responses
@@ -177,18 +194,9 @@ def _declare_headers(operation: dict[str, Any]) -> None:
     if cacheable and "If-None-Match" not in _header_names(operation):
         operation.setdefault("parameters", []).append(dict(IF_NONE_MATCH))
     for status, response in responses.items():
-        headers: dict[str, Any] = {"X-Request-ID": _ref("X-Request-ID")}
-        if cacheable and status in ("200", "304"):
-            headers["ETag"] = _ref("ETag")
-            headers["Cache-Control"] = _ref("Cache-Control")
-        if idempotent and status.startswith("2"):
-            headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
-        if status == "401":
-            headers["WWW-Authenticate"] = _ref("WWW-Authenticate")
-        if status == "429":
-            headers["Retry-After"] = _ref("Retry-After")
-        if status == "503":  # sent when the outage is expected to be brief
-            headers["Retry-After"] = {**RESPONSE_HEADERS["Retry-After"], "required": False}
+        if "$ref" in response:  # a shared problem response: declared in components
+            continue
+        headers = _response_headers(status, cacheable=cacheable, idempotent=idempotent)
         headers.update(response.get("headers", {}))  # what the route declared itself
         response["headers"] = headers
 
@@ -213,6 +221,8 @@ def build_openapi(app: FastAPI, *, requires_credentials: Callable[..., Any]) -> 
         license_info=LICENSE,
         servers=SERVERS,
     )
+    # Before the headers: it rewrites every error response from the problem catalogue.
+    document_problems(spec, app.routes)
     required = _credentials_required(app, requires_credentials)
     for path, method, operation in _operations(spec):
         _declare_security(
@@ -222,6 +232,9 @@ def build_openapi(app: FastAPI, *, requires_credentials: Callable[..., Any]) -> 
         )
         _declare_headers(operation)
     components = spec.setdefault("components", {})
+    for slug, response in components.get("responses", {}).items():
+        status = str(CATALOGUE[slug].status)
+        response["headers"] = _response_headers(status, cacheable=False, idempotent=False)
     schemas = components.setdefault("schemas", {})
     ref = "#/components/schemas/{model}"
     schemas["FieldProblem"] = FieldProblem.model_json_schema(ref_template=ref)

@@ -22,6 +22,14 @@ class InvalidCursor(AppError):
     status = 422
     type = "invalid-cursor"
     title = "Invalid cursor"
+    description = "The `cursor` is not one this API issued for this list."
+    extension_members = {
+        "parameter": {
+            "type": "string",
+            "description": "The parameter at fault.",
+            "examples": ["cursor"],
+        }
+    }
 
 
 def _foreign_cursor() -> InvalidCursor:

@@ -41,7 +41,12 @@ class InputModel(BaseModel):
 
 
 class OutputModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True, **DOCUMENTED)
+    """Response bodies. A field with a default is still always present in an answer, so
+    the response schema marks it required (request schemas keep it optional)."""
+
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True, **DOCUMENTED
+    )
 
 
 def examples(*bodies: dict[str, Any]) -> ConfigDict:

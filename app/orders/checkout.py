@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.errors import AgeRestricted
 from app.accounts.models import Account
 from app.accounts.service import normalize_email, require_adult
 from app.carts import service as carts
@@ -22,6 +21,7 @@ from app.carts.errors import CartCheckedOut, CartEmpty, VariantUnavailable
 from app.carts.pricing import CartRules
 from app.catalog import repository as catalog
 from app.core.db import utcnow
+from app.core.errors import AgeRestricted
 from app.core.security import hash_token, new_secret_token
 from app.core.settings import Settings
 from app.orders.errors import OutOfStock

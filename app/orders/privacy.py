@@ -24,9 +24,9 @@ from sqlalchemy.orm import selectinload
 
 from app.core.db import rows_affected
 from app.core.security import hash_token
-from app.orders.errors import ErasureBlockedByOpenOrder
 from app.orders.fulfilment import NOTHING_TO_GIVE_BACK, record_cancellation
 from app.orders.models import Order, OrderEvent, OrderStatus, Shipment
+from app.privacy.errors import ErasureBlockedByOpenOrder
 from app.privacy.registry import ErasureResult, Kept, Subject
 
 ERASED = "erased"

@@ -9,16 +9,42 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CurrentAccount, OptionalAccount, StaffAccount, bearer
 from app.adapters.deps import PaymentProviderDep, ShippingCarrierDep
+from app.carts.errors import (
+    CartCheckedOut,
+    CartEmpty,
+    CartLineLimit,
+    CartNotFound,
+    CurrencyMismatch,
+    QuantityLimit,
+    VariantUnavailable,
+)
 from app.carts.router import CartRulesDep
 from app.core.deps import ClientKeyDep, RateLimitDep, SessionDep, SettingsDep
-from app.core.errors import TooManyRequests, problem_responses
+from app.core.errors import AgeRestricted, PayloadTooLarge, TooManyRequests
 from app.core.idempotency import REPLAYED_HEADERS, IdempotentRequest, idempotency
-from app.core.pagination import Cursor, Limit
+from app.core.pagination import Cursor, InvalidCursor, Limit
+from app.core.problems import problem_responses, raises
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
 from app.core.security import InvalidToken, decode_access_token
 from app.orders import checkout as checkout_service
 from app.orders import fulfilment, payments
+from app.orders.errors import (
+    CarrierRejected,
+    CarrierUnavailable,
+    IllegalTransition,
+    InvalidWebhookProblem,
+    OrderChangedMeanwhile,
+    OrderNotFound,
+    OutOfStock,
+    PaymentAttemptsExhausted,
+    PaymentDeclinedProblem,
+    PaymentMethodNotAccepted,
+    PaymentNotShippable,
+    PaymentProviderUnavailable,
+    PaymentRejectedProblem,
+    PaymentUnderReview,
+)
 from app.orders.models import Order, OrderStatus
 from app.orders.payments import PaymentAttempts
 from app.orders.schemas import (
@@ -48,9 +74,6 @@ admin_router = APIRouter(prefix="/admin/orders", tags=["admin"], route_class=Fac
 # Its own router, so the processors' callbacks carry one tag (an SDK emits one per tag).
 webhooks_router = APIRouter(tags=["webhooks"], route_class=FacetRoute)
 
-ORDER_ERRORS = problem_responses(401, 404, 409)
-PAYMENT_ERRORS = problem_responses(401, 402, 404, 409, 503)
-PAY_ERRORS = problem_responses(401, 402, 404, 409, 422, 429, 503)
 TRACK_LIMIT_PER_MINUTE = 30
 
 OrderToken = Annotated[
@@ -87,6 +110,7 @@ CheckoutIdempotency = Annotated[
 ]
 
 
+@raises(TooManyRequests)
 async def throttle_checkout(
     idem: CheckoutIdempotency,
     limiter: RateLimitDep,
@@ -102,6 +126,7 @@ async def throttle_checkout(
         raise TooManyRequests(window.resets_in, "Too many checkouts from this address.")
 
 
+@raises(OrderNotFound)
 async def get_order_for_caller(
     session: SessionDep, actor: OptionalAccount, order_id: uuid.UUID, token: OrderToken = None
 ) -> Order:
@@ -115,8 +140,19 @@ CallerOrder = Annotated[Order, Depends(get_order_for_caller)]
     "/checkout",
     status_code=status.HTTP_201_CREATED,
     operation_id="checkout",
+    summary="Check out a cart",
     response_model=CheckoutResponse,
-    responses=problem_responses(401, 404, 409, 422, 429),
+    responses=problem_responses(
+        AgeRestricted,
+        CartCheckedOut,
+        CartLineLimit,
+        CartEmpty,
+        CartNotFound,
+        CurrencyMismatch,
+        OutOfStock,
+        QuantityLimit,
+        VariantUnavailable,
+    ),
     dependencies=[Depends(throttle_checkout)],
 )
 async def checkout(
@@ -165,7 +201,23 @@ async def count_payment_attempt(
     )
 
 
-@router.post("/orders/{order_id}/payments", operation_id="payOrder", responses=PAY_ERRORS)
+@router.post(
+    "/orders/{order_id}/payments",
+    operation_id="payOrder",
+    summary="Pay for an order",
+    responses=problem_responses(
+        OrderNotFound,
+        IllegalTransition,
+        OrderChangedMeanwhile,
+        PaymentAttemptsExhausted,
+        PaymentDeclinedProblem,
+        PaymentMethodNotAccepted,
+        PaymentProviderUnavailable,
+        PaymentRejectedProblem,
+        PaymentUnderReview,
+        TooManyRequests,
+    ),
+)
 async def pay_order(
     attempts: Annotated[PaymentAttempts, Depends(count_payment_attempt)],
     session: SessionDep,
@@ -198,9 +250,11 @@ async def pay_order(
 
 
 @webhooks_router.post(
-    "/webhooks/stripe", operation_id="stripeWebhook",
-    responses=problem_responses(400, 503),
-)  # fmt: skip
+    "/webhooks/stripe",
+    operation_id="stripeWebhook",
+    summary="Receive a Stripe event",
+    responses=problem_responses(InvalidWebhookProblem, PayloadTooLarge, PaymentProviderUnavailable),
+)
 async def stripe_webhook(
     request: Request,
     session: SessionDep,
@@ -213,9 +267,11 @@ async def stripe_webhook(
 
 
 @webhooks_router.post(
-    "/webhooks/authorizenet", operation_id="authorizeNetWebhook",
-    responses=problem_responses(400, 503),
-)  # fmt: skip
+    "/webhooks/authorizenet",
+    operation_id="authorizeNetWebhook",
+    summary="Receive an Authorize.Net notification",
+    responses=problem_responses(InvalidWebhookProblem, PayloadTooLarge, PaymentProviderUnavailable),
+)
 async def authorizenet_webhook(
     request: Request,
     session: SessionDep,
@@ -228,7 +284,12 @@ async def authorizenet_webhook(
     return {"status": outcome}
 
 
-@router.get("/me/orders", operation_id="listMyOrders", responses=ORDER_ERRORS)
+@router.get(
+    "/me/orders",
+    operation_id="listMyOrders",
+    summary="List my orders",
+    responses=problem_responses(InvalidCursor),
+)
 async def list_my_orders(
     session: SessionDep, account: CurrentAccount, limit: Limit = 20, cursor: Cursor = None
 ) -> Page[OrderSummary]:
@@ -239,7 +300,12 @@ async def list_my_orders(
     return Page[OrderSummary](items=items, next_cursor=next_cursor)
 
 
-@router.post("/orders/track", operation_id="trackOrder", responses=problem_responses(404, 429))
+@router.post(
+    "/orders/track",
+    operation_id="trackOrder",
+    summary="Track an order by number and email",
+    responses=problem_responses(OrderNotFound, TooManyRequests),
+)
 async def track_order(
     session: SessionDep,
     carrier: ShippingCarrierDep,
@@ -254,13 +320,29 @@ async def track_order(
     return await fulfilment.track(session, carrier, number=body.number, email=body.email)
 
 
-@router.get("/orders/{order_id:uuid}", operation_id="getOrder", responses=ORDER_ERRORS)
+@router.get(
+    "/orders/{order_id:uuid}",
+    operation_id="getOrder",
+    summary="Get an order",
+)
 async def get_order(order: CallerOrder) -> OrderRead:
     """An order, for its owner, staff, or a guest holding its `X-Order-Token`."""
     return order_read(order)
 
 
-@router.post("/orders/{order_id}/cancel", operation_id="cancelOrder", responses=PAYMENT_ERRORS)
+@router.post(
+    "/orders/{order_id}/cancel",
+    operation_id="cancelOrder",
+    summary="Cancel an order",
+    responses=problem_responses(
+        OrderNotFound,
+        IllegalTransition,
+        OrderChangedMeanwhile,
+        PaymentDeclinedProblem,
+        PaymentProviderUnavailable,
+        PaymentRejectedProblem,
+    ),
+)
 async def cancel_order(
     session: SessionDep,
     provider: PaymentProviderDep,
@@ -280,9 +362,8 @@ async def cancel_order(
 
 # ---- staff ----
 
-ADMIN_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
 
-
+@raises(OrderNotFound)
 async def get_any_order(session: SessionDep, _: StaffAccount, order_id: uuid.UUID) -> Order:
     # Not locked: ship and refund call the processor and the carrier before they write,
     # and every write is conditional on the status read here.
@@ -292,7 +373,12 @@ async def get_any_order(session: SessionDep, _: StaffAccount, order_id: uuid.UUI
 AnyOrder = Annotated[Order, Depends(get_any_order)]
 
 
-@admin_router.get("", operation_id="adminListOrders", responses=ADMIN_ERRORS)
+@admin_router.get(
+    "",
+    operation_id="adminListOrders",
+    summary="List orders",
+    responses=problem_responses(InvalidCursor),
+)
 async def admin_list_orders(
     session: SessionDep,
     _: StaffAccount,
@@ -307,13 +393,31 @@ async def admin_list_orders(
     return Page[OrderSummary](items=items, next_cursor=next_cursor)
 
 
-@admin_router.get("/{order_id}", operation_id="adminGetOrder", responses=ADMIN_ERRORS)
+@admin_router.get(
+    "/{order_id}",
+    operation_id="adminGetOrder",
+    summary="Get an order with its history",
+)
 async def admin_get_order(session: SessionDep, order: AnyOrder) -> AdminOrderRead:
     """An order with its full transition history."""
     return await admin_order_read(session, order)
 
 
-@admin_router.post("/{order_id}/ship", operation_id="adminShipOrder", responses=ADMIN_ERRORS)
+@admin_router.post(
+    "/{order_id}/ship",
+    operation_id="adminShipOrder",
+    summary="Ship an order",
+    responses=problem_responses(
+        CarrierRejected,
+        CarrierUnavailable,
+        IllegalTransition,
+        OrderChangedMeanwhile,
+        PaymentDeclinedProblem,
+        PaymentNotShippable,
+        PaymentProviderUnavailable,
+        PaymentRejectedProblem,
+    ),
+)
 async def admin_ship_order(
     session: SessionDep,
     staff: StaffAccount,
@@ -326,7 +430,12 @@ async def admin_ship_order(
     return await admin_order_read(session, shipped)
 
 
-@admin_router.post("/{order_id}/deliver", operation_id="adminMarkDelivered", responses=ADMIN_ERRORS)
+@admin_router.post(
+    "/{order_id}/deliver",
+    operation_id="adminMarkDelivered",
+    summary="Mark an order delivered",
+    responses=problem_responses(IllegalTransition),
+)
 async def admin_mark_delivered(
     session: SessionDep, staff: StaffAccount, order: AnyOrder
 ) -> AdminOrderRead:
@@ -335,7 +444,18 @@ async def admin_mark_delivered(
     return await admin_order_read(session, order)
 
 
-@admin_router.post("/{order_id}/refund", operation_id="adminRefundOrder", responses=ADMIN_ERRORS)
+@admin_router.post(
+    "/{order_id}/refund",
+    operation_id="adminRefundOrder",
+    summary="Refund an order",
+    responses=problem_responses(
+        IllegalTransition,
+        OrderChangedMeanwhile,
+        PaymentDeclinedProblem,
+        PaymentProviderUnavailable,
+        PaymentRejectedProblem,
+    ),
+)
 async def admin_refund_order(
     session: SessionDep,
     staff: StaffAccount,
@@ -351,7 +471,9 @@ async def admin_refund_order(
 
 
 @admin_router.patch(
-    "/{order_id}/contact", operation_id="adminRectifyOrderContact", responses=ADMIN_ERRORS
+    "/{order_id}/contact",
+    operation_id="adminRectifyOrderContact",
+    summary="Correct an order's contact details",
 )
 async def admin_rectify_order_contact(
     session: SessionDep, staff: StaffAccount, order: AnyOrder, body: OrderContactUpdate

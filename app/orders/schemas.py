@@ -3,15 +3,17 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.accounts.schemas import PostalAddress
 from app.adapters.payments.base import OpaqueCard, PaymentMethod
 from app.carts.schemas import TotalsRead
+from app.catalog.models import Metal
 from app.core.schemas import Email, Flag, InputModel, OutputModel, Phone, examples
+from app.core.settings import CaptureSetting, PaymentProviderName
 from app.orders.models import OrderStatus, PaymentState
 
 # ---- published examples (a paid order of a halo ring, shipped by FedEx) ----
@@ -56,7 +58,7 @@ _ORDER_LINE = {
     "variant_id": "3e8a1f0c-5d2b-4a7e-9c61-0b2d4f6a8c90",
     "product_name": "Halo Engagement Ring, 14k White Gold",
     "sku": "ENG-HALO-14KW-065",
-    "options": {"ring_size": "6.5"},
+    "options": {"ring_size": "6.5", "chain_length_cm": None, "metal": None},
     "unit_price_minor": 189900,
     "quantity": 1,
     "line_total_minor": 189900,
@@ -154,7 +156,19 @@ class CheckoutRequest(InputModel):
     true`: no one under 18 can buy (P9). The contact details are used only to process the
     order (P1)."""
 
-    model_config = examples(_CHECKOUT_REQUEST)
+    # P9 in the schema itself: a date of birth, or an explicit 18+ attestation (or both).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [_CHECKOUT_REQUEST],
+            "anyOf": [
+                {
+                    "required": ["date_of_birth"],
+                    "properties": {"date_of_birth": {"type": "string"}},
+                },
+                {"required": ["is_adult"], "properties": {"is_adult": {"type": "boolean"}}},
+            ],
+        }
+    )
 
     cart_id: uuid.UUID
     """The cart to buy; it becomes at most one order."""
@@ -189,11 +203,11 @@ class PaymentRead(OutputModel):
 
     model_config = examples(_PAYMENT)
 
-    provider: str
+    provider: PaymentProviderName
     """The processor that handles the payment: `stripe`, `authorizenet`, or `fake` (test setups)."""
     state: PaymentState
     """Where the money stands."""
-    capture_mode: str
+    capture_mode: CaptureSetting
     """`automatic` (charged when paid) or `manual` (held on the card when paid, charged when staff
     ship)."""
     amount_minor: int
@@ -202,6 +216,17 @@ class PaymentRead(OutputModel):
     """ISO 4217 currency code of the amounts."""
     amount_refunded_minor: int
     """How much was refunded so far, in minor units."""
+
+
+class OrderLineOptions(OutputModel):
+    """What the buyer chose of the variant, as it was when ordered."""
+
+    ring_size: str | None = None
+    """The US ring size, e.g. `6.5`; null for pieces that are not rings."""
+    chain_length_cm: int | None = None
+    """The chain length in centimetres; null for pieces without a chain."""
+    metal: Metal | None = None
+    """The metal chosen, when the piece comes in several; null otherwise."""
 
 
 class OrderLineRead(OutputModel):
@@ -215,9 +240,8 @@ class OrderLineRead(OutputModel):
     """The product's name at the time of purchase."""
     sku: str
     """The variant's stock-keeping unit code."""
-    options: dict[str, Any]
-    """The chosen options, when the variant has them: `ring_size` (US size, a string),
-    `chain_length_cm` (an integer), `metal` (a `Metal` value)."""
+    options: OrderLineOptions
+    """The chosen options; each is null when the variant does not have it."""
     unit_price_minor: int
     """The price paid for one piece, in minor units."""
     quantity: int
@@ -271,7 +295,7 @@ class OrderRead(OutputModel):
     """The buyer's email address (personal data: shown only to the buyer and staff)."""
     phone: str | None
     """The buyer's phone number, or null once erased."""
-    shipping_address: dict[str, Any]
+    shipping_address: PostalAddress
     """The address it ships to."""
     lines: list[OrderLineRead]
     """What was bought."""

@@ -9,13 +9,19 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.accounts.deps import CurrentAccount, StaffAccount
 from app.core.deps import ClientKeyDep, RateLimitDep, SessionDep, SettingsDep
-from app.core.errors import TooManyRequests, problem_responses
-from app.core.pagination import Cursor, Limit
+from app.core.errors import AgeRestricted, TooManyRequests
+from app.core.pagination import Cursor, InvalidCursor, Limit
+from app.core.problems import problem_responses, raises
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
 from app.privacy import campaigns, consent, newsletter
 from app.privacy.consent_models import ConsentSource
 from app.privacy.directory import AccountDirectoryDep
+from app.privacy.errors import (
+    CampaignChannelUnsupported,
+    InvalidConfirmationToken,
+    InvalidOptOutToken,
+)
 from app.privacy.schemas import (
     CampaignCreate,
     CampaignRead,
@@ -36,6 +42,7 @@ newsletter_router = APIRouter(prefix="/newsletter", tags=["privacy"], route_clas
 campaigns_router = APIRouter(prefix="/admin/campaigns", tags=["admin"], route_class=FacetRoute)
 
 
+@raises(TooManyRequests)
 async def limit_newsletter_requests(
     backend: RateLimitDep, settings: SettingsDep, client_key: ClientKeyDep
 ) -> None:
@@ -49,13 +56,21 @@ def _states(states: list[consent.ConsentState]) -> list[ConsentStateRead]:
     return [ConsentStateRead(purpose=s.purpose, granted=s.granted, since=s.since) for s in states]
 
 
-@me_consents_router.get("", operation_id="getMyConsents", responses=problem_responses(401))
+@me_consents_router.get(
+    "",
+    operation_id="getMyConsents",
+    summary="Get my marketing consents",
+)
 async def get_my_consents(session: SessionDep, account: CurrentAccount) -> list[ConsentStateRead]:
     """Every purpose and whether it is granted now (everything starts withdrawn)."""
     return _states(await consent.current_state(session, account_subject(account.id)))
 
 
-@me_consents_router.put("", operation_id="setMyConsents", responses=problem_responses(401))
+@me_consents_router.put(
+    "",
+    operation_id="setMyConsents",
+    summary="Set my marketing consents",
+)
 async def set_my_consents(
     session: SessionDep, account: CurrentAccount, body: ConsentChoices
 ) -> list[ConsentStateRead]:
@@ -66,7 +81,10 @@ async def set_my_consents(
 
 
 @me_consents_router.get(
-    "/history", operation_id="listMyConsentHistory", responses=problem_responses(401)
+    "/history",
+    operation_id="listMyConsentHistory",
+    summary="List my consent history",
+    responses=problem_responses(InvalidCursor),
 )
 async def list_my_consent_history(
     session: SessionDep, account: CurrentAccount, limit: Limit = 50, cursor: Cursor = None
@@ -84,7 +102,8 @@ async def list_my_consent_history(
     "/opt-out",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="optOut",
-    responses=problem_responses(),
+    summary="Opt out of marketing",
+    responses=problem_responses(InvalidOptOutToken),
 )
 async def opt_out(session: SessionDep, settings: SettingsDep, body: OptOutRequest) -> Response:
     """Withdraw marketing with the code from a marketing email, without logging in.
@@ -98,7 +117,8 @@ async def opt_out(session: SessionDep, settings: SettingsDep, body: OptOutReques
     "/opt-out/one-click",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="optOutOneClick",
-    responses=problem_responses(),
+    summary="Opt out of marketing in one click",
+    responses=problem_responses(InvalidOptOutToken),
 )
 async def opt_out_one_click(
     session: SessionDep,
@@ -115,7 +135,8 @@ async def opt_out_one_click(
     "/subscriptions",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="subscribeNewsletter",
-    responses=problem_responses(429),
+    summary="Subscribe to the newsletter",
+    responses=problem_responses(AgeRestricted),
     dependencies=[Depends(limit_newsletter_requests)],  # runs before the session is used
 )
 async def subscribe_newsletter(
@@ -131,7 +152,8 @@ async def subscribe_newsletter(
     "/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="confirmNewsletter",
-    responses=problem_responses(),
+    summary="Confirm a newsletter subscription",
+    responses=problem_responses(InvalidConfirmationToken),
 )
 async def confirm_newsletter(
     session: SessionDep,
@@ -148,7 +170,8 @@ async def confirm_newsletter(
     "/unsubscribe",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="unsubscribeNewsletter",
-    responses=problem_responses(429),
+    summary="Unsubscribe from the newsletter",
+    responses=problem_responses(InvalidOptOutToken),
     dependencies=[Depends(limit_newsletter_requests)],  # runs before the session is used
 )
 async def unsubscribe_newsletter(
@@ -170,7 +193,8 @@ async def unsubscribe_newsletter(
     "",
     status_code=status.HTTP_201_CREATED,
     operation_id="adminCreateCampaign",
-    responses=problem_responses(401, 403),
+    summary="Send a marketing campaign",
+    responses=problem_responses(CampaignChannelUnsupported),
 )
 async def create_campaign(
     session: SessionDep,
@@ -185,7 +209,12 @@ async def create_campaign(
     return CampaignRead.model_validate(campaign)
 
 
-@campaigns_router.get("", operation_id="adminListCampaigns", responses=problem_responses(401, 403))
+@campaigns_router.get(
+    "",
+    operation_id="adminListCampaigns",
+    summary="List marketing campaigns",
+    responses=problem_responses(InvalidCursor),
+)
 async def list_campaigns(
     session: SessionDep, _: StaffAccount, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[CampaignRead]:

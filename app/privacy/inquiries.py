@@ -12,9 +12,10 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import rows_affected, utcnow
+from app.core.errors import AgeRestricted
 from app.core.pagination import paginate_by_creation
 from app.outbox.service import enqueue_email
-from app.privacy.errors import AdultAttestationRequired, InquiryClosed, InquiryNotFound
+from app.privacy.errors import InquiryClosed, InquiryNotFound
 from app.privacy.models import InquiryStatus, PrivacyInquiry
 
 ACK_EMAIL_KIND = "privacy_inquiry_acknowledgement"
@@ -42,7 +43,7 @@ async def open_inquiry(
 ) -> PrivacyInquiry:
     """Record the inquiry and queue its acknowledgement; a minor's stores nothing (P9)."""
     if not is_adult:
-        raise AdultAttestationRequired(parameter="is_adult")
+        raise AgeRestricted("Only people aged 18 or over can send this.", parameter="is_adult")
     now = utcnow()
     inquiry = PrivacyInquiry(
         id=uuid.uuid4(), reference=new_reference(), status=InquiryStatus.open,

@@ -14,13 +14,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import rows_affected, utcnow
+from app.core.errors import AgeRestricted
 from app.core.security import hash_token, new_secret_token
 from app.core.settings import Settings
 from app.outbox.service import enqueue_email
 from app.privacy import consent
 from app.privacy.consent_models import ConsentSource, NewsletterConfirmation, Purpose
 from app.privacy.directory import AccountDirectory
-from app.privacy.errors import InvalidConfirmationToken, NewsletterAgeRestricted
+from app.privacy.errors import InvalidConfirmationToken
 from app.privacy.subjects import account_subject, email_subject, normalize_email
 
 CONFIRMATION_KIND = "newsletter_confirmation"
@@ -30,7 +31,7 @@ UNSUBSCRIBE_KIND = "newsletter_unsubscribe_link"
 async def subscribe(session: AsyncSession, settings: Settings, email: str, *, adult: bool) -> None:
     """Send the confirmation link; nothing is granted until it is followed."""
     if not adult:  # checked first: a minor's request stores nothing (P9)
-        raise NewsletterAgeRestricted()
+        raise AgeRestricted("Facet does not collect data from persons under 18.")
     address = normalize_email(email)
     token = new_secret_token()
     now = utcnow()

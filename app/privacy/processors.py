@@ -15,7 +15,6 @@ from pydantic import ConfigDict, Field
 from app.adapters.deps import MailSenderDep, PaymentProviderDep, ShippingCarrierDep
 from app.adapters.disclosure import Channel, DataKind, Processor, ProcessorRole
 from app.adapters.register import ALL_PROCESSORS, RegisterEntry, register
-from app.core.errors import problem_responses
 from app.core.http_cache import NOT_MODIFIED, cached_json
 from app.core.routing import FacetRoute
 from app.core.schemas import OutputModel
@@ -119,11 +118,9 @@ def _example() -> dict[str, Any]:
 
 
 @router.get(
-    "/privacy/processors", operation_id="listProcessors", response_model=ProcessorRegister,
-    responses={
-        200: {"content": {"application/json": {"example": _example()}}},
-        **problem_responses(), **NOT_MODIFIED,
-    },
+    "/privacy/processors", operation_id="listProcessors",
+    summary="List the third parties that receive data", response_model=ProcessorRegister,
+    responses={200: {"content": {"application/json": {"example": _example()}}}, **NOT_MODIFIED},
 )  # fmt: skip
 async def list_processors(
     request: Request,

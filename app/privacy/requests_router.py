@@ -11,12 +11,21 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
 from app.accounts.deps import StaffAccount
 from app.adapters.deps import MailSenderDep
 from app.core.deps import ClientKeyDep, RateLimitDep, SessionDep, SettingsDep
-from app.core.errors import TooManyRequests, problem_responses
-from app.core.pagination import Cursor, Limit
+from app.core.errors import AgeRestricted, TooManyRequests
+from app.core.pagination import Cursor, InvalidCursor, Limit
+from app.core.problems import problem_responses, raises
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
 from app.privacy import disclosures, inquiries, requests, service
 from app.privacy.deps import RegistryDep
+from app.privacy.errors import (
+    DisclosureSubjectRequired,
+    ErasureBlockedByOpenOrder,
+    InquiryClosed,
+    InquiryNotFound,
+    PrivacyRequestNotFound,
+    UnknownDisclosureAccount,
+)
 from app.privacy.models import PrivacyInquiry
 from app.privacy.processors import ErasureNotesDep
 from app.privacy.schemas import (
@@ -36,9 +45,8 @@ from app.privacy.schemas import (
 public_router = APIRouter(prefix="/privacy", tags=["privacy"], route_class=FacetRoute)
 admin_router = APIRouter(prefix="/admin/privacy", tags=["admin"], route_class=FacetRoute)
 
-ADMIN_ERRORS = problem_responses(401, 403, 404, 409, 422)
 
-
+@raises(TooManyRequests)
 async def limit_privacy_requests(
     backend: RateLimitDep, settings: SettingsDep, client_key: ClientKeyDep
 ) -> None:
@@ -56,7 +64,7 @@ THROTTLED = [Depends(limit_privacy_requests)]
     "/requests",
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="openPrivacyRequest",
-    responses=problem_responses(422, 429),
+    summary="Request access to, correction or erasure of personal data",
     dependencies=THROTTLED,
 )
 async def open_privacy_request(
@@ -76,7 +84,8 @@ async def open_privacy_request(
 @public_router.post(
     "/requests/{request_id}/verify",
     operation_id="verifyPrivacyRequest",
-    responses=problem_responses(404, 409, 422, 429),
+    summary="Confirm a privacy request",
+    responses=problem_responses(PrivacyRequestNotFound, ErasureBlockedByOpenOrder),
     dependencies=THROTTLED,
 )
 async def verify_privacy_request(
@@ -110,7 +119,8 @@ async def verify_privacy_request(
     "/inquiries",
     status_code=status.HTTP_201_CREATED,
     operation_id="openPrivacyInquiry",
-    responses=problem_responses(422, 429),
+    summary="Send a privacy question or complaint",
+    responses=problem_responses(AgeRestricted),
     dependencies=THROTTLED,
 )
 async def open_privacy_inquiry(
@@ -131,7 +141,12 @@ async def open_privacy_inquiry(
     )
 
 
-@admin_router.get("/requests", operation_id="adminListPrivacyRequests", responses=ADMIN_ERRORS)
+@admin_router.get(
+    "/requests",
+    operation_id="adminListPrivacyRequests",
+    summary="List privacy requests",
+    responses=problem_responses(InvalidCursor),
+)
 async def list_privacy_requests(
     session: SessionDep, _: StaffAccount, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[PrivacyRequestRead]:
@@ -145,7 +160,8 @@ async def list_privacy_requests(
 @admin_router.post(
     "/requests/{request_id}/complete",
     operation_id="adminCompletePrivacyRequest",
-    responses=ADMIN_ERRORS,
+    summary="Complete a privacy request",
+    responses=problem_responses(PrivacyRequestNotFound),
 )
 async def complete_privacy_request(
     session: SessionDep, _: StaffAccount, request_id: uuid.UUID
@@ -164,7 +180,12 @@ def _inquiry_read(inquiry: PrivacyInquiry) -> InquiryRead:
     )  # fmt: skip
 
 
-@admin_router.get("/inquiries", operation_id="adminListPrivacyInquiries", responses=ADMIN_ERRORS)
+@admin_router.get(
+    "/inquiries",
+    operation_id="adminListPrivacyInquiries",
+    summary="List privacy inquiries",
+    responses=problem_responses(InvalidCursor),
+)
 async def list_privacy_inquiries(
     session: SessionDep,
     _: StaffAccount,
@@ -182,7 +203,8 @@ async def list_privacy_inquiries(
 @admin_router.post(
     "/inquiries/{inquiry_id}/answer",
     operation_id="adminAnswerPrivacyInquiry",
-    responses=ADMIN_ERRORS,
+    summary="Answer a privacy inquiry",
+    responses=problem_responses(InquiryNotFound, InquiryClosed),
 )
 async def answer_privacy_inquiry(
     session: SessionDep, _: StaffAccount, inquiry_id: uuid.UUID, body: InquiryAnswer
@@ -192,7 +214,10 @@ async def answer_privacy_inquiry(
 
 
 @admin_router.post(
-    "/inquiries/{inquiry_id}/close", operation_id="adminClosePrivacyInquiry", responses=ADMIN_ERRORS
+    "/inquiries/{inquiry_id}/close",
+    operation_id="adminClosePrivacyInquiry",
+    summary="Close a privacy inquiry",
+    responses=problem_responses(InquiryNotFound, InquiryClosed),
 )
 async def close_privacy_inquiry(
     session: SessionDep, _: StaffAccount, inquiry_id: uuid.UUID
@@ -205,7 +230,8 @@ async def close_privacy_inquiry(
     "/disclosures",
     status_code=status.HTTP_201_CREATED,
     operation_id="adminRecordLegalDisclosure",
-    responses=ADMIN_ERRORS,
+    summary="Record a legal disclosure",
+    responses=problem_responses(DisclosureSubjectRequired, UnknownDisclosureAccount),
 )
 async def record_legal_disclosure(
     session: SessionDep, staff: StaffAccount, body: DisclosureCreate
@@ -216,7 +242,12 @@ async def record_legal_disclosure(
     return DisclosureRead.model_validate(disclosure)
 
 
-@admin_router.get("/disclosures", operation_id="adminListLegalDisclosures", responses=ADMIN_ERRORS)
+@admin_router.get(
+    "/disclosures",
+    operation_id="adminListLegalDisclosures",
+    summary="List legal disclosures",
+    responses=problem_responses(InvalidCursor),
+)
 async def list_legal_disclosures(
     session: SessionDep, _: StaffAccount, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[DisclosureRead]:

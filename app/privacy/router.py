@@ -7,12 +7,20 @@ from fastapi import APIRouter, BackgroundTasks, Query, status
 from app.accounts.deps import CurrentAccount, PasswordConfirmationDep, StaffAccount
 from app.adapters.deps import MailSenderDep
 from app.core.deps import SessionDep
-from app.core.errors import problem_responses
-from app.core.pagination import Cursor, Limit
+from app.core.pagination import Cursor, InvalidCursor, Limit
+from app.core.problems import problem_responses
 from app.core.routing import FacetRoute
 from app.core.schemas import IsoDay, Page
 from app.privacy import service, technical_data
 from app.privacy.deps import RegistryDep
+from app.privacy.errors import (
+    ErasureBlockedByOpenOrder,
+    InvalidDateRange,
+    InvalidEffectiveDate,
+    NoPolicyInForce,
+    PolicyUnchanged,
+    PolicyVersionConflict,
+)
 from app.privacy.processors import ErasureNotesDep
 from app.privacy.schemas import (
     ErasureReceipt,
@@ -31,7 +39,12 @@ me_router = APIRouter(prefix="/me/privacy", tags=["me"], route_class=FacetRoute)
 admin_router = APIRouter(prefix="/admin/privacy", tags=["admin"], route_class=FacetRoute)
 
 
-@public_router.get("/policy", operation_id="getPrivacyPolicy", responses=problem_responses(404))
+@public_router.get(
+    "/policy",
+    operation_id="getPrivacyPolicy",
+    summary="Get the privacy policy",
+    responses=problem_responses(NoPolicyInForce),
+)
 async def get_policy(session: SessionDep) -> PolicyRead:
     """The privacy policy in force (Markdown), with the home-page notice of a material
     change while its notice period runs (P12)."""
@@ -47,7 +60,10 @@ async def get_policy(session: SessionDep) -> PolicyRead:
 
 
 @public_router.get(
-    "/policy/versions", operation_id="listPrivacyPolicyVersions", responses=problem_responses()
+    "/policy/versions",
+    operation_id="listPrivacyPolicyVersions",
+    summary="List privacy policy versions",
+    responses=problem_responses(InvalidCursor),
 )
 async def list_policy_versions(
     session: SessionDep, limit: Limit = 20, cursor: Cursor = None
@@ -62,7 +78,8 @@ async def list_policy_versions(
 @me_router.post(
     "/policy-acceptance",
     operation_id="acceptPrivacyPolicy",
-    responses=problem_responses(401, 404),
+    summary="Accept the privacy policy",
+    responses=problem_responses(NoPolicyInForce),
 )
 async def accept_policy(session: SessionDep, account: CurrentAccount) -> PolicyAcceptanceRead:
     """Accept the privacy policy version in force; accepting it again changes nothing."""
@@ -74,7 +91,8 @@ async def accept_policy(session: SessionDep, account: CurrentAccount) -> PolicyA
     "/policy",
     status_code=status.HTTP_201_CREATED,
     operation_id="publishPrivacyPolicy",
-    responses=problem_responses(401, 403, 409),
+    summary="Publish a privacy policy version",
+    responses=problem_responses(InvalidEffectiveDate, PolicyUnchanged, PolicyVersionConflict),
 )
 async def publish_policy(
     session: SessionDep, staff: StaffAccount, registry: RegistryDep, body: PolicyPublish
@@ -95,7 +113,8 @@ async def publish_policy(
 @admin_router.get(
     "/technical-data",
     operation_id="adminListTechnicalData",
-    responses=problem_responses(401, 403),
+    summary="List technical data statistics",
+    responses=problem_responses(InvalidCursor, InvalidDateRange),
 )
 async def list_technical_data(
     session: SessionDep,
@@ -118,7 +137,11 @@ async def list_technical_data(
     )
 
 
-@me_router.post("/export", operation_id="exportMyPersonalData", responses=problem_responses(401))
+@me_router.post(
+    "/export",
+    operation_id="exportMyPersonalData",
+    summary="Export my personal data",
+)
 async def export_personal_data(
     session: SessionDep, account: CurrentAccount, registry: RegistryDep
 ) -> PersonalDataExport:
@@ -131,7 +154,10 @@ async def export_personal_data(
 
 
 @me_router.post(
-    "/erasure", operation_id="eraseMyPersonalData", responses=problem_responses(401, 409, 422, 429)
+    "/erasure",
+    operation_id="eraseMyPersonalData",
+    summary="Erase my personal data",
+    responses=problem_responses(ErasureBlockedByOpenOrder),
 )
 async def erase_personal_data(
     confirmation: PasswordConfirmationDep,  # before the session is used: it counts first

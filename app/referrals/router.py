@@ -9,12 +9,14 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.deps import ClaimsDep, CurrentAccount, StaffAccount
 from app.core.deps import RateLimitDep, SessionDep, SettingsDep
-from app.core.errors import TooManyRequests, problem_responses
+from app.core.errors import AgeRestricted, TooManyRequests
 from app.core.idempotency import REPLAYED_HEADERS, IdempotentRequest, idempotency
-from app.core.pagination import Cursor, Limit
+from app.core.pagination import Cursor, InvalidCursor, Limit
+from app.core.problems import problem_responses, raises
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
 from app.referrals import service
+from app.referrals.errors import InvalidRemovalToken, ReferralMessageRefused
 from app.referrals.schemas import (
     MyReferral,
     ProgrammeTotalsRead,
@@ -41,6 +43,7 @@ ReferralIdempotency = Annotated[
 ]
 
 
+@raises(TooManyRequests)
 async def limit_referrals(
     idem: ReferralIdempotency, limiter: RateLimitDep, settings: SettingsDep, claims: ClaimsDep
 ) -> None:
@@ -57,8 +60,9 @@ async def limit_referrals(
     "/referrals",
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="referFriend",
+    summary="Invite a friend",
     response_model=ReferralAccepted,
-    responses=problem_responses(401, 409, 422, 429),
+    responses=problem_responses(AgeRestricted, ReferralMessageRefused),
     dependencies=[Depends(limit_referrals)],
 )
 async def refer_a_friend(
@@ -96,7 +100,8 @@ async def refer_a_friend(
     "/referrals/removal",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="removeFromReferrals",
-    responses=problem_responses(422),
+    summary="Remove a friend's data from referrals",
+    responses=problem_responses(InvalidRemovalToken),
 )
 async def remove_me(session: SessionDep, settings: SettingsDep, body: RemovalRequest) -> Response:
     """With the token from an invitation: delete the friend's name and address from every
@@ -108,8 +113,8 @@ async def remove_me(session: SessionDep, settings: SettingsDep, body: RemovalReq
 @router.get(
     "/me/referral-code",
     operation_id="getMyReferralCode",
+    summary="Get my referral code",
     response_model=ReferralCodeRead,
-    responses=problem_responses(401),
 )
 async def my_code(session: SessionDep, account: CurrentAccount) -> ReferralCodeRead:
     """Your referral code, for friends to give at registration or checkout."""
@@ -119,8 +124,9 @@ async def my_code(session: SessionDep, account: CurrentAccount) -> ReferralCodeR
 @router.get(
     "/me/referrals",
     operation_id="listMyReferrals",
+    summary="List my referrals",
     response_model=Page[MyReferral],
-    responses=problem_responses(401, 422),
+    responses=problem_responses(InvalidCursor),
 )
 async def my_referrals(
     session: SessionDep, account: CurrentAccount, limit: Limit = 20, cursor: Cursor = None
@@ -134,8 +140,8 @@ async def my_referrals(
 @admin_router.get(
     "/totals",
     operation_id="adminReferralTotals",
+    summary="Get referral programme totals",
     response_model=ProgrammeTotalsRead,
-    responses=problem_responses(401, 403),
 )
 async def programme_totals(session: SessionDep, _: StaffAccount) -> ProgrammeTotalsRead:
     """Referrals accepted, invitations sent, addresses suppressed and converted: counts

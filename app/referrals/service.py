@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Base, rows_affected, utcnow
+from app.core.errors import AgeRestricted
 from app.core.pagination import paginate_by_creation
 from app.core.settings import Settings
 from app.outbox.models import MessageStatus, OutboxMessage
@@ -32,7 +33,6 @@ from app.outbox.service import enqueue_email
 from app.privacy.subjects import email_hash, normalize_email, privacy_key
 from app.referrals.errors import (
     InvalidRemovalToken,
-    ReferralAgeRestricted,
     ReferralMessageRefused,
 )
 from app.referrals.models import (
@@ -79,7 +79,7 @@ def read_removal_token(settings: Settings, token: str) -> str:
 def check_invitation(invitation: Invitation) -> None:
     """Before anything is stored: a refused request stores nothing."""
     if not invitation.is_adult:
-        raise ReferralAgeRestricted()
+        raise AgeRestricted("Facet only invites persons of 18 or over.")
     if invitation.message and LINK_OR_HTML.search(invitation.message):
         raise ReferralMessageRefused()
 

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Query, status
 
 from app.accounts.deps import StaffAccount
 from app.core.deps import ClientKeyDep, RateLimitDep, SessionDep, SettingsDep
-from app.core.errors import TooManyRequests, problem_responses
-from app.core.pagination import Cursor, Limit
+from app.core.errors import AgeRestricted, TooManyRequests
+from app.core.pagination import Cursor, InvalidCursor, Limit
+from app.core.problems import problem_responses, raises
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
 from app.support import service
+from app.support.errors import SupportRequestAnswered, SupportRequestNotFound
 from app.support.models import SupportStatus
 from app.support.schemas import ContactCreate, ContactReceipt, SupportAnswer, SupportRequestRead
 
@@ -23,6 +25,7 @@ admin_router = APIRouter(prefix="/admin/support-requests", tags=["admin"], route
 HOUR_SECONDS = 3600
 
 
+@raises(TooManyRequests)
 async def limit_contact_requests(
     limiter: RateLimitDep, settings: SettingsDep, client_key: ClientKeyDep
 ) -> None:
@@ -37,8 +40,9 @@ async def limit_contact_requests(
     "/contact",
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="contactCustomerService",
+    summary="Contact customer service",
     response_model=ContactReceipt,
-    responses=problem_responses(422, 429),
+    responses=problem_responses(AgeRestricted),
     dependencies=[Depends(limit_contact_requests)],
 )
 async def contact(session: SessionDep, body: ContactCreate) -> ContactReceipt:
@@ -52,8 +56,9 @@ async def contact(session: SessionDep, body: ContactCreate) -> ContactReceipt:
 @admin_router.get(
     "",
     operation_id="adminListSupportRequests",
+    summary="List support requests",
     response_model=Page[SupportRequestRead],
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(InvalidCursor),
 )
 async def list_requests(
     session: SessionDep,
@@ -72,8 +77,9 @@ async def list_requests(
 @admin_router.post(
     "/{request_id}/answer",
     operation_id="adminAnswerSupportRequest",
+    summary="Answer a support request",
     response_model=SupportRequestRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(SupportRequestNotFound, SupportRequestAnswered),
 )
 async def answer(
     session: SessionDep, staff: StaffAccount, request_id: uuid.UUID, body: SupportAnswer

@@ -12,11 +12,12 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import rows_affected, utcnow
+from app.core.errors import AgeRestricted
 from app.core.pagination import paginate_by_creation
 from app.outbox.models import OutboxMessage
 from app.outbox.service import enqueue_email
 from app.privacy.subjects import normalize_email
-from app.support.errors import ContactAgeRestricted, SupportRequestAnswered, SupportRequestNotFound
+from app.support.errors import SupportRequestAnswered, SupportRequestNotFound
 from app.support.models import SupportRequest, SupportStatus
 from app.support.schemas import ContactCreate
 
@@ -32,7 +33,7 @@ def new_reference() -> str:
 
 async def open_request(session: AsyncSession, data: ContactCreate) -> SupportRequest:
     if not data.is_adult:  # first: a minor's request stores nothing (P9)
-        raise ContactAgeRestricted()
+        raise AgeRestricted("Facet does not collect data from persons under 18.")
     # 32^8 references: a clash fails the request (unique) rather than merging two.
     request = SupportRequest(
         reference=new_reference(),

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.accounts.deps import CurrentAccount, StaffAccount
 from app.core.deps import SessionDep
-from app.core.errors import problem_responses
-from app.core.pagination import Cursor, Limit
+from app.core.errors import AgeRestricted
+from app.core.pagination import Cursor, InvalidCursor, Limit
+from app.core.problems import problem_responses
 from app.core.routing import FacetRoute
 from app.core.schemas import Page
 from app.testimonials import service
+from app.testimonials.errors import TestimonialNotFound, UnknownProduct
 from app.testimonials.models import TestimonialStatus
 from app.testimonials.schemas import (
     AdminTestimonial,
@@ -31,8 +33,9 @@ admin_router = APIRouter(prefix="/admin/testimonials", tags=["admin"], route_cla
     "/testimonials",
     status_code=status.HTTP_201_CREATED,
     operation_id="submitTestimonial",
+    summary="Submit a testimonial",
     response_model=MyTestimonial,
-    responses=problem_responses(401, 422),
+    responses=problem_responses(AgeRestricted, UnknownProduct),
 )
 async def submit(
     session: SessionDep, account: CurrentAccount, body: TestimonialCreate
@@ -47,8 +50,9 @@ async def submit(
 @router.get(
     "/testimonials",
     operation_id="listTestimonials",
+    summary="List testimonials",
     response_model=Page[TestimonialRead],
-    responses=problem_responses(422),
+    responses=problem_responses(InvalidCursor),
 )
 async def list_testimonials(
     session: SessionDep,
@@ -68,8 +72,8 @@ async def list_testimonials(
 @router.get(
     "/me/testimonials",
     operation_id="listMyTestimonials",
+    summary="List my testimonials",
     response_model=list[MyTestimonial],
-    responses=problem_responses(401),
 )
 async def list_mine(session: SessionDep, account: CurrentAccount) -> list[MyTestimonial]:
     """Your testimonials and their review status."""
@@ -80,7 +84,8 @@ async def list_mine(session: SessionDep, account: CurrentAccount) -> list[MyTest
     "/me/testimonials/{testimonial_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="deleteMyTestimonial",
-    responses=problem_responses(401, 404),
+    summary="Delete my testimonial",
+    responses=problem_responses(TestimonialNotFound),
 )
 async def delete_mine(
     session: SessionDep, account: CurrentAccount, testimonial_id: uuid.UUID
@@ -93,8 +98,9 @@ async def delete_mine(
 @admin_router.get(
     "",
     operation_id="adminListTestimonials",
+    summary="List testimonials awaiting or past review",
     response_model=Page[AdminTestimonial],
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(InvalidCursor),
 )
 async def admin_list(
     session: SessionDep,
@@ -113,8 +119,9 @@ async def admin_list(
 @admin_router.put(
     "/{testimonial_id}/status",
     operation_id="adminDecideTestimonial",
+    summary="Approve or reject a testimonial",
     response_model=AdminTestimonial,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(TestimonialNotFound),
 )
 async def decide(
     session: SessionDep, staff: StaffAccount, testimonial_id: uuid.UUID, body: TestimonialDecision

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Account
 from app.catalog.models import Product
 from app.core.db import utcnow
+from app.core.errors import AgeRestricted
 from app.core.pagination import paginate_by_creation
 from app.orders.models import Order, OrderLine, OrderStatus
 from app.privacy import consent
 from app.privacy.consent_models import ConsentSource, Purpose
 from app.privacy.subjects import account_subject
-from app.testimonials.errors import TestimonialAgeRestricted, TestimonialNotFound, UnknownProduct
+from app.testimonials.errors import TestimonialNotFound, UnknownProduct
 from app.testimonials.models import Testimonial, TestimonialStatus
 from app.testimonials.schemas import TestimonialCreate, TestimonialRead
 
@@ -47,7 +48,7 @@ async def bought(session: AsyncSession, account_id: uuid.UUID, product_id: uuid.
 
 async def submit(session: AsyncSession, account: Account, data: TestimonialCreate) -> Testimonial:
     if not data.is_adult:  # first: a minor's submission stores nothing (P9)
-        raise TestimonialAgeRestricted()
+        raise AgeRestricted("Facet does not collect testimonials from persons under 18.")
     verified = False
     if data.product_id is not None:
         if await session.get(Product, data.product_id) is None:

@@ -100,10 +100,12 @@ async def test_filter_by_metal_stone_cut_color_clarity(
         cut=DiamondCut.ideal, color="D", clarity=DiamondClarity.IF,
     )  # fmt: skip
     await make_product(
-        session, cat, slug="gold-h-si1", metal=Metal.gold, stone_type=StoneType.diamond,
+        session, cat, slug="gold-h-si1", metal=Metal.yellow_gold, stone_type=StoneType.diamond,
         cut=DiamondCut.good, color="H", clarity=DiamondClarity.SI1,
     )  # fmt: skip
-    await make_product(session, cat, slug="ruby", metal=Metal.gold, stone_type=StoneType.ruby)
+    await make_product(
+        session, cat, slug="ruby", metal=Metal.yellow_gold, stone_type=StoneType.ruby
+    )
     assert await slugs(client, "metal=platinum") == ["plat-d-if"]
     assert sorted(await slugs(client, "metal=platinum&metal=gold")) == [
         "gold-h-si1", "plat-d-if", "ruby",

@@ -57,7 +57,7 @@ RING_CATEGORIES = (
     | {"wedding-sets", "semi-mounts"}
 )
 PURITIES = {
-    Metal.gold: {MetalPurity.k10, MetalPurity.k14, MetalPurity.k18},
+    Metal.yellow_gold: {MetalPurity.k10, MetalPurity.k14, MetalPurity.k18},
     Metal.white_gold: {MetalPurity.k10, MetalPurity.k14, MetalPurity.k18},
     Metal.rose_gold: {MetalPurity.k10, MetalPurity.k14, MetalPurity.k18},
     Metal.silver: {MetalPurity.sterling_925},

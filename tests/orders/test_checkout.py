@@ -390,7 +390,7 @@ async def test_the_order_snapshots_lines_addresses_and_totals(
         "variant_id": str(variant_id),
         "product_name": product.name,
         "sku": sku,
-        "options": {"ring_size": "6.5", "metal": "platinum"},
+        "options": {"ring_size": "6.5", "chain_length_cm": None, "metal": "platinum"},
         "unit_price_minor": 640_000,
         "quantity": 2,
         "line_total_minor": 1_280_000,

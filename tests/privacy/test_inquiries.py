@@ -65,7 +65,7 @@ async def test_a_minors_inquiry_stores_nothing(
 
     assert (refused.status_code, refused.json()["type"]) == (
         422,
-        PROBLEM + "adult-attestation-required",
+        PROBLEM + "age-restricted",
     )
     assert await session.scalar(select(func.count()).select_from(PrivacyInquiry)) == before
     assert await mail(session, email, ACK_EMAIL_KIND) == []
