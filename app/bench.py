@@ -221,22 +221,35 @@ def running_uvicorn(
     factory: str, env: dict[str, str], log_path: Path, *, workers: int
 ) -> Iterator[tuple[str, int]]:
     """`uvicorn <factory> --factory --workers N` on a free loopback port: (base URL, pid)."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", factory, "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    base_url = f"http://127.0.0.1:{port}"
+    with running_servers(factory, env, [log_path], workers=workers) as servers:
+        yield servers[0]
+
+
+@contextmanager
+def running_servers(
+    factory: str, env: dict[str, str], logs: Sequence[Path], *, workers: int
+) -> Iterator[list[tuple[str, int]]]:
+    """One uvicorn server per log file, started together: [(base URL, pid)]."""
+    started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
     try:
-        wait_until_serving(process, base_url, log_path)
-        yield base_url, process.pid
+        for log_path in logs:
+            port = free_port()
+            command = [
+                sys.executable, "-m", "uvicorn", factory, "--factory",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                "--no-access-log", "--log-level", "warning",
+            ]  # fmt: skip
+            with log_path.open("ab") as log:
+                process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                    command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                )
+            started.append((process, f"http://127.0.0.1:{port}", log_path))
+        for process, base_url, log_path in started:
+            wait_until_serving(process, base_url, log_path)
+        yield [(base_url, process.pid) for process, base_url, _ in started]
     finally:
-        stop_process(process)
+        for process, _, _ in started:
+            stop_process(process)
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
