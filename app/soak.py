@@ -18,6 +18,7 @@ database, all on loopback; then the invariants are checked:
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import tempfile
 import time
@@ -26,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -35,8 +37,10 @@ from app.adapters.payments.fake import ChargeKind, read_ledger
 from app.bench import (
     CHECKOUT_BODY,
     BenchError,
+    commit,
     facet_env,
     fresh_database,
+    machine,
     running_servers,
     stop_process,
 )
@@ -111,7 +115,12 @@ class SoakReport:
 
     def render(self) -> str:
         requests = sum(self.tally.statuses.values())
+        load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
         lines = [
+            f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"- machine: {machine()}; load average {load}",
+            f"- commit: {commit()}",
+            "",
             f"soak: {self.plan.clients} clients, {self.plan.api_processes} API processes, "
             f"{self.plan.outbox_workers} outbox workers, {self.seconds:.1f} s, "
             f"{requests:,} requests ({requests / max(self.seconds, 0.001):,.0f}/s)",
@@ -489,12 +498,13 @@ async def _check(
     retried = [m.id for m in messages if m.attempts != 1 and m.status == MessageStatus.sent]
     sent_twice = Counter((m.kind, m.recipient, m.subject) for m in messages)
     repeated = [key for key, n in sent_twice.items() if n > 1]
+    statuses = ", ".join(f"{n} {status.value}" for status, n in sorted(by_status.items()))
     settled = drained and by_status.get(MessageStatus.sent, 0) == len(messages) == mail_files
     checks.append(
         (
             "outbox drained, each message delivered once",
             settled and not retried and not repeated,
-            f"{dict(by_status)}, {mail_files} mail files, {len(retried)} delivered more than "
+            f"{statuses}, {mail_files} mail files, {len(retried)} delivered more than "
             f"once, {len(repeated)} notifications repeated",
         )
     )
