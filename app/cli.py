@@ -313,7 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/facet_bench",
         help="the scratch PostgreSQL database (its name must contain 'bench'; it is wiped)",
     )
-    bench_p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    bench_p.add_argument(
+        "--workers", type=int, default=2, help="uvicorn worker processes (soak: API processes)"
+    )
     bench_p.add_argument(
         "--connections", type=int, default=None, help="concurrent connections (default 32; soak 64)"
     )
