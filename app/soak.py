@@ -324,8 +324,15 @@ async def _checkout_step(call, shopper: Shopper, tally: Tally) -> None:  # type:
         replay = await call(
             "replay", "POST", "/v1/checkout", json=body, headers={"Idempotency-Key": key}
         )
-        if replay is not None and replay.status_code == 201 and replay.json()["id"] != order_id:
-            tally.replay_mismatches += 1
+        if replay is not None and replay.status_code == 201:
+            answer = replay.json()
+            if answer["id"] != order_id:
+                tally.replay_mismatches += 1
+            elif answer["order_token"]:
+                # A replay of an unpaid order hands out a fresh token; the old one is void.
+                shopper.pending = [
+                    (o, answer["order_token"] if o == order_id else t) for o, t in shopper.pending
+                ]
         return
     if shopper.cart is None or not shopper.lines:
         return
