@@ -215,16 +215,34 @@ def _cmd_purge(_: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from app.bench import BenchError, run
+    from app.bench import BenchError, Options, run
 
     try:
+        if args.soak:
+            from app.soak import SoakPlan, soak
+
+            report = soak(
+                SoakPlan(
+                    database_url=args.database_url,
+                    seconds=args.duration or 60.0,
+                    clients=args.connections or 64,
+                    api_processes=args.workers,
+                )
+            )
+            print(report.render())
+            return 0 if report.passed else 1
         sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
         run(
             sizes=sizes,
+            databases=[d.strip() for d in args.databases.split(",") if d.strip()],
             database_url=args.database_url,
-            requests=args.requests,
-            concurrency=args.concurrency,
-            max_seconds=args.max_seconds,
+            options=Options(
+                workers=args.workers,
+                connections=args.connections or 32,
+                duration=args.duration or 10.0,
+                warmup=min(2.0, (args.duration or 10.0) / 5),
+                client=args.client,
+            ),
         )
     except (BenchError, ValueError) as exc:
         print(f"facet bench: {exc}", file=sys.stderr)
@@ -300,18 +318,38 @@ def build_parser() -> argparse.ArgumentParser:
     serve_p.set_defaults(func=_cmd_serve)
 
     bench_p = sub.add_parser(
-        "bench", help="measure catalog reads against a bare route on fresh seeded databases"
+        "bench",
+        help="measure Facet against a bare FastAPI app with wrk on fresh seeded databases "
+        "(see docs/performance.md), or run the mixed soak (--soak)",
     )
-    bench_p.add_argument("--sizes", default="300,100000", help="catalog sizes, comma-separated")
+    bench_p.add_argument("--sizes", default="300", help="catalog sizes, comma-separated")
+    bench_p.add_argument(
+        "--databases", default="sqlite", help="sqlite and/or postgresql, comma-separated"
+    )
     bench_p.add_argument(
         "--database-url",
-        default=None,
-        help="a scratch PostgreSQL database (its name must contain 'bench'; it is wiped); "
-        "default: fresh SQLite files",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/facet_bench",
+        help="the scratch PostgreSQL database (its name must contain 'bench'; it is wiped)",
     )
-    bench_p.add_argument("--requests", type=int, default=2000, help="requests per route")
-    bench_p.add_argument("--concurrency", type=int, default=16, help="concurrent clients")
-    bench_p.add_argument("--max-seconds", type=float, default=120.0, help="time limit per route")
+    bench_p.add_argument(
+        "--workers", type=int, default=2, help="uvicorn worker processes (soak: API processes)"
+    )
+    bench_p.add_argument(
+        "--connections", type=int, default=None, help="concurrent connections (default 32; soak 64)"
+    )
+    bench_p.add_argument(
+        "--duration", type=float, default=None, help="seconds per route (default 10; soak 60)"
+    )
+    bench_p.add_argument(
+        "--client", choices=["auto", "wrk", "httpx"], default="auto",
+        help="load generator: wrk when installed (auto), or the httpx stand-in",
+    )  # fmt: skip
+    bench_p.add_argument(
+        "--soak",
+        action="store_true",
+        help="run the mixed soak on PostgreSQL (browse, cart, checkout, pay, cancel, consent) "
+        "and check its invariants",
+    )
     bench_p.set_defaults(func=_cmd_bench)
     return parser
 

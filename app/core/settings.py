@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str = "https://api.stripe.com"
     payment_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # The fake processor keeps its payments in memory; with a file here it also appends
+    # every charge as a JSON line, so a run across several processes can be audited.
+    fake_payments_ledger: str = ""
 
     # -- Authorize.Net (issue 13) --
     # The API login id and transaction key of the store's gateway account.

@@ -1,13 +1,12 @@
 """Login throttling under real concurrency: many attempts at once, each request in its own
-committed transaction, the counters shared through the database (no Redis) or Redis, and
-across two API processes."""
+committed transaction, the counters shared through the database (no Redis) or Redis. Across two API
+processes: tests/test_scale_out.py."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from redis.asyncio import Redis
 
 from app.core.ratelimit import DatabaseRateLimitBackend, RedisRateLimitBackend
 from tests.factories import DEFAULT_PASSWORD, make_account, unique_email
-from tests.processes import api_processes
 from tests.realdb import (
     dedicated_pg_database,
     dedicated_sqlite_database,
@@ -153,26 +151,3 @@ async def test_concurrent_wrong_passwords_are_verified_at_most_limit_times_throu
     async with running_app(pg_url) as application, client_of(application) as client:
         application.state.rate_limit_backend = RedisRateLimitBackend(redis, prefix=prefix)
         await assert_limit_holds_under_a_burst([client], await new_account_email(application))
-
-
-# --- two API processes, one PostgreSQL database, no Redis ----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def two_api_processes(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """Two uvicorn processes serving the same database; yields their base URLs."""
-    with api_processes(pg_url, tmp_path_factory.mktemp("processes")) as urls:
-        yield urls
-
-
-@pytest.mark.postgres
-async def test_login_limit_holds_across_two_api_processes_without_redis(
-    two_api_processes: list[str],
-) -> None:
-    email = unique_email(f"procs{uuid.uuid4().hex[:8]}")
-    async with (
-        httpx.AsyncClient(base_url=two_api_processes[0], timeout=120) as first,
-        httpx.AsyncClient(base_url=two_api_processes[1], timeout=120) as second,
-    ):
-        await register(first, email)
-        await assert_limit_holds_under_a_burst([first, second], email)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -20,7 +21,13 @@ from app.adapters.payments.base import (
     PaymentRequest,
     PaymentUnavailable,
 )
-from app.adapters.payments.fake import DEV_WEBHOOK_SECRET, Charge, ChargeKind, FakePaymentProvider
+from app.adapters.payments.fake import (
+    DEV_WEBHOOK_SECRET,
+    Charge,
+    ChargeKind,
+    FakePaymentProvider,
+    read_ledger,
+)
 from app.adapters.payments.webhooks import sign_payload
 from app.core.settings import PaymentProviderName, Settings
 
@@ -441,3 +448,31 @@ def test_factory_gives_the_fake_the_configured_webhook_secret() -> None:
     assert provider.verify_webhook(payload, sign_payload(payload, SECRET)).id == "evt_fake_1"
     with pytest.raises(InvalidWebhook):
         provider.verify_webhook(payload, sign_payload(payload, DEV_WEBHOOK_SECRET))
+
+
+async def test_processors_sharing_a_ledger_file_append_every_charge_to_it(tmp_path: Path) -> None:
+    ledger = tmp_path / "payments.jsonl"
+    first, second = FakePaymentProvider(ledger=ledger), FakePaymentProvider(ledger=ledger)
+    paid = []
+    for n, provider in enumerate((first, second, first)):
+        intent = await provider.create_intent(
+            PaymentRequest(
+                order_id=f"order-{n}",
+                order_number=f"FJ-{n}",
+                amount_minor=1_000 + n,
+                currency="USD",
+                capture=CaptureMode.automatic,
+                idempotency_key=f"create-{n}",
+            )
+        )
+        paid.append(
+            await provider.confirm(
+                intent.id, payment_method="pm_card_visa", idempotency_key=f"confirm-{n}"
+            )
+        )
+    # A replayed confirm is not a second charge.
+    await first.confirm(paid[0].id, payment_method="pm_card_visa", idempotency_key="confirm-0")
+
+    assert read_ledger(ledger) == [
+        Charge(intent.id, intent.amount_minor, "USD", ChargeKind.capture) for intent in paid
+    ]

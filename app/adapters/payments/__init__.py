@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.adapters.payments.authorizenet import AuthorizeNetPaymentProvider
 from app.adapters.payments.base import PaymentProvider
 from app.adapters.payments.fake import DEV_WEBHOOK_SECRET, FakePaymentProvider
@@ -13,7 +15,12 @@ def create_payment_provider(settings: Settings) -> PaymentProvider:
     webhook_secret = settings.stripe_webhook_secret.get_secret_value()
     match settings.payment_provider:
         case PaymentProviderName.fake:
-            return FakePaymentProvider(webhook_secret=webhook_secret or DEV_WEBHOOK_SECRET)
+            return FakePaymentProvider(
+                webhook_secret=webhook_secret or DEV_WEBHOOK_SECRET,
+                ledger=Path(settings.fake_payments_ledger)
+                if settings.fake_payments_ledger
+                else None,
+            )
         case PaymentProviderName.stripe:
             api_key = settings.stripe_api_key.get_secret_value()
             if not api_key or not webhook_secret:

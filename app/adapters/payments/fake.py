@@ -7,10 +7,13 @@ Stripe's test mode works unchanged. Nothing leaves the process.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import TypeVar, cast
 
 from app.adapters.disclosure import Processor, ProcessorRole
@@ -83,8 +86,11 @@ class FakePaymentProvider:
     disclosure = DISCLOSURE
     accepts = str
 
-    def __init__(self, *, webhook_secret: str = DEV_WEBHOOK_SECRET) -> None:
+    def __init__(
+        self, *, webhook_secret: str = DEV_WEBHOOK_SECRET, ledger: Path | None = None
+    ) -> None:
         self._webhook_secret = webhook_secret
+        self._ledger = ledger
         self._intents: dict[str, PaymentIntent] = {}
         self._capture_modes: dict[str, CaptureMode] = {}
         self._refunded: dict[str, int] = {}
@@ -245,7 +251,10 @@ class FakePaymentProvider:
             raise PaymentRejected(f"no such payment intent: {intent_id}") from None
 
     def _record(self, intent: PaymentIntent, kind: ChargeKind, amount_minor: int) -> None:
-        self.charges.append(Charge(intent.id, amount_minor, intent.currency, kind))
+        charge = Charge(intent.id, amount_minor, intent.currency, kind)
+        self.charges.append(charge)
+        if self._ledger is not None:
+            append_to_ledger(self._ledger, charge)
 
     async def _once(self, key: str, fingerprint: Hashable, operation: Callable[[], T]) -> T:
         """Run `operation` once per idempotency key; later calls replay its outcome."""
@@ -267,3 +276,37 @@ class FakePaymentProvider:
                 raise
             self._replays[key] = _Replay(fingerprint, result=result)
             return result
+
+
+def append_to_ledger(path: Path, charge: Charge) -> None:
+    """One JSON line per charge. A single O_APPEND write of a short line lands whole, so
+    several processes can share the file; it holds ids and amounts, nothing personal."""
+    line = json.dumps(
+        {
+            "intent_id": charge.intent_id,
+            "amount_minor": charge.amount_minor,
+            "currency": charge.currency,
+            "kind": charge.kind.value,
+        }
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def read_ledger(path: Path) -> list[Charge]:
+    """The charges appended to `path` by every process, in order."""
+    if not path.exists():
+        return []
+    charges = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            charges.append(
+                Charge(
+                    row["intent_id"], row["amount_minor"], row["currency"], ChargeKind(row["kind"])
+                )
+            )
+    return charges
