@@ -40,6 +40,8 @@ def declared_headers(
     spec: dict[str, Any], method: str, path: str, status: int
 ) -> dict[str, dict[str, Any]]:
     response = spec["paths"][path][method]["responses"][str(status)]
+    if "$ref" in response:  # a shared problem response
+        response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
     headers = {}
     for name, header in response.get("headers", {}).items():
         if "$ref" in header:
