@@ -106,7 +106,14 @@ DIAMOND_COLORS = tuple("DEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class DiamondColor(StrEnum):
-    """GIA color grade, D (colorless) to Z (light yellow)."""
+    """A diamond's GIA colour grade, from colourless to light yellow.
+
+    - `D`, `E`, `F`: colourless.
+    - `G`, `H`, `I`, `J`: near colourless.
+    - `K`, `L`, `M`: faint yellow.
+    - `N`, `O`, `P`, `Q`, `R`: very light yellow.
+    - `S`, `T`, `U`, `V`, `W`, `X`, `Y`, `Z`: light yellow.
+    """
 
     D = "D"
     E = "E"

@@ -24,12 +24,25 @@ AUTHORIZENET_LIVE_API = "https://api.authorize.net/xml/v1/request.api"
 
 
 class PaymentProviderName(StrEnum):
+    """The payment processor that handles an order's payment.
+
+    - `stripe`: Stripe (cards, 3-D Secure).
+    - `authorizenet`: Authorize.Net.
+    - `fake`: a built-in stand-in that moves no money, for local runs and tests.
+    """
+
     fake = "fake"
     stripe = "stripe"
     authorizenet = "authorizenet"
 
 
 class CaptureSetting(StrEnum):
+    """When the card is charged.
+
+    - `automatic`: charged when the buyer pays.
+    - `manual`: authorised (held on the card) when the buyer pays, charged when staff ship.
+    """
+
     automatic = "automatic"
     manual = "manual"
 

@@ -119,6 +119,7 @@ _PAYMENT_RESULT = {
     "status": "paid",
     "payment": _PAYMENT,
     "paid_at": "2026-11-23T20:16:41Z",
+    "customer_action": None,
 }
 _TRACKING = {
     "number": _ORDER_NUMBER,

@@ -86,11 +86,30 @@ _EXPORT = {
         "created_at": "2026-11-02T14:31:07Z",
         "adult_verified_at": "2026-11-02T14:31:07Z",
     },
+    "addresses": [],
+    "login_sessions": [],
+    "email_verification": None,
+    "cart": [],
+    "orders": [],
+    "policy_acceptances": [],
     "consents": [
         {"purpose": "marketing_email", "granted": True, "since": "2026-11-02T14:31:07Z"},
         {"purpose": "newsletter", "granted": False, "since": None},
     ],
+    "consent_history": [],
+    "newsletter": None,
+    "campaigns": [],
+    "messages": [],
+    "stored_answers": [],
+    "inventory_notes": [],
+    "privacy_requests": [],
+    "privacy_inquiries": [],
+    "legal_disclosures": [],
     "referral_code": "K7M2QX9P",
+    "referrals_sent": [],
+    "invitations_received": [],
+    "testimonials": [],
+    "support_requests": [],
 }
 _CONSENT_STATE = {"purpose": "marketing_email", "granted": True, "since": "2026-11-02T14:31:07Z"}
 _CONSENT_EVENT = {
@@ -122,7 +141,7 @@ _REQUEST_ACCEPTED = {
     "status": "awaiting_verification",
     "verify_by": "2026-12-01T08:00:00Z",
 }
-_REQUEST_RESULT = {"id": _REQUEST_ID, "type": "access", "status": "completed"}
+_REQUEST_RESULT = {"id": _REQUEST_ID, "type": "access", "status": "completed", "receipt": None}
 _REQUEST_READ = {
     "id": _REQUEST_ID,
     "type": "rectification",
