@@ -531,17 +531,18 @@ async def _check(
 
 
 @contextmanager
-def _outbox_workers(env: dict[str, str], count: int, folder: Path) -> Iterator[None]:
+def outbox_workers(env: dict[str, str], logs: list[Path], *, poll: float = 0.2) -> Iterator[None]:
+    """Continuous `facet worker` processes, one per log file, stopped when the block ends."""
     import subprocess
     import sys
 
     processes = []
     try:
-        for n in range(count):
-            with (folder / f"worker-{n}.log").open("ab") as log:
+        for log_path in logs:
+            with log_path.open("ab") as log:
                 processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "app.cli", "worker", "--poll", "0.2"],
+                    subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                        [sys.executable, "-m", "app.cli", "worker", "--poll", str(poll)],
                         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                     )
                 )  # fmt: skip
@@ -565,7 +566,8 @@ def soak(plan: SoakPlan, workdir: Path | None = None) -> SoakReport:
         initial, variants = asyncio.run(_prepare(plan))
         ledger = workdir / "payments.jsonl"
         env = facet_env(plan.database_url, workdir, FACET_FAKE_PAYMENTS_LEDGER=str(ledger))
-        stack.enter_context(_outbox_workers(env, plan.outbox_workers, workdir))
+        worker_logs = [workdir / f"worker-{n}.log" for n in range(plan.outbox_workers)]
+        stack.enter_context(outbox_workers(env, worker_logs))
         logs = [workdir / f"api-{n}.log" for n in range(plan.api_processes)]
         servers = stack.enter_context(running_servers("app.main:create_app", env, logs, workers=1))
         urls = [url for url, _ in servers]

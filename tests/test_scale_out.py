@@ -8,12 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog.models import Variant
-from app.cli import PROJECT_ROOT
 from app.core.db import create_engine, create_sessionmaker
 from app.orders.models import Order
 from app.outbox.models import MessageStatus, OutboxMessage
+from app.soak import outbox_workers
 from tests.accounts.test_login_concurrency import assert_limit_holds_under_a_burst, register
 from tests.conftest import TEST_JWT_SECRET
 from tests.factories import make_category, make_product, unique_email
@@ -61,31 +58,6 @@ def worker_env(database_url: str, mail_dir: Path) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def outbox_workers(env: dict[str, str], logs: list[Path]) -> Iterator[None]:
-    """Continuous `facet worker` processes, one per log file."""
-    processes = []
-    try:
-        for log in logs:
-            with log.open("wb") as sink:
-                processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "app.cli", "worker", "--poll", "0.1"],
-                        cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-                    )
-                )  # fmt: skip
-        yield
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 @pytest.fixture(scope="module")
 async def database_url() -> str:
     return await dedicated_pg_database("_scale_out")
@@ -96,7 +68,7 @@ def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     folder = tmp_path_factory.mktemp("scale-out")
     logs = [folder / "worker-0.log", folder / "worker-1.log"]
     with (
-        outbox_workers(worker_env(database_url, folder / "mail"), logs),
+        outbox_workers(worker_env(database_url, folder / "mail"), logs, poll=0.1),
         # Every request comes from 127.0.0.1: lift the per-address checkout limit.
         api_processes(database_url, folder, FACET_CHECKOUT_MAX_PER_IP="10000") as urls,
     ):
