@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,7 +19,7 @@ from app.adapters.shipping import create_shipping_carrier
 from app.api import api_router
 from app.core import user_agent
 from app.core.db import create_engine, create_sessionmaker
-from app.core.docs import install_docs
+from app.core.docs import STOREFRONT, install_docs, published_document
 from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
 from app.core.http_cache import AnswerCache
@@ -102,12 +102,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    if not app.openapi_schema:
-        app.openapi_schema = build_openapi(app, requires_credentials=get_access_claims)
-    return app.openapi_schema
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if problems := settings.production_problems():
@@ -183,5 +177,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost, so even a refused or failed request is counted (P4).
     app.add_middleware(TechnicalDataMiddleware, recorder=app.state.technical_data)
 
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # Every operation, storefront and staff, built once: the published documents are cut
+    # from it, and the 405 handler reads its paths.
+    app.state.complete_openapi = functools.cache(
+        lambda: build_openapi(app, requires_credentials=get_access_claims)
+    )
+    # `app.openapi()` is what `/openapi.json` serves and `openapi/openapi.json` holds.
+    app.openapi = lambda: published_document(app, STOREFRONT)  # type: ignore[method-assign]
     return app

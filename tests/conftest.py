@@ -175,7 +175,7 @@ def bound_app(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -> I
 @pytest.fixture
 async def client(bound_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=bound_app, client=("203.0.113.7", 50000))
-    checker = DeclaredProblems(bound_app.openapi())
+    checker = DeclaredProblems(bound_app.state.complete_openapi())
 
     async def answers_as_declared(response: httpx.Response) -> None:
         await check_response(checker, response)

@@ -33,7 +33,7 @@ READABLE_ANYWAY = {"cache-control", "set-cookie"}
 
 @pytest.fixture
 def spec(bound_app: FastAPI) -> dict[str, Any]:
-    return bound_app.openapi()
+    return bound_app.state.complete_openapi()
 
 
 def declared_headers(

@@ -73,7 +73,7 @@ async def call(
 
 @pytest.fixture
 def spec(bound_app: FastAPI) -> dict[str, Any]:
-    return bound_app.openapi()
+    return bound_app.state.complete_openapi()
 
 
 async def test_every_operation_declares_the_credentials_it_enforces(

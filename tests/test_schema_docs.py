@@ -28,7 +28,7 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    return create_app().openapi()
+    return create_app().state.complete_openapi()
 
 
 def _schemas(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:

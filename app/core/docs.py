@@ -42,12 +42,13 @@ SPEC_URLS = {STOREFRONT: "/openapi.json", ADMIN: "/admin/openapi.json"}
 
 
 def published_document(app: FastAPI, audience: str) -> dict[str, Any]:
-    """The storefront's or the staff's document, derived once from `app.openapi()`."""
+    """The storefront's or the staff's document, cut once from the complete one."""
     documents: dict[str, dict[str, Any]] | None = getattr(app.state, "openapi_documents", None)
     if documents is None:
         documents = app.state.openapi_documents = {}
     if audience not in documents:
-        documents[audience] = audience_document(app.openapi(), admin=audience == ADMIN)
+        complete = app.state.complete_openapi()
+        documents[audience] = audience_document(complete, admin=audience == ADMIN)
     return documents[audience]
 
 

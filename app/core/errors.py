@@ -338,7 +338,7 @@ def _allowed_methods(request: Request) -> str | None:
     )
     if table is None:
         table = []
-        for template, item in request.app.openapi()["paths"].items():
+        for template, item in request.app.state.complete_openapi()["paths"].items():
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
             methods = [m.upper() for m in _OPERATION_METHODS if m in item]
             table.append((re.compile(f"^{pattern}$"), "{" not in template, methods))

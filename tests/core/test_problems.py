@@ -25,7 +25,7 @@ REQUEST_LINE_TYPES = {"not-found", "method-not-allowed", "internal-error"}
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    return create_app().openapi()
+    return create_app().state.complete_openapi()
 
 
 def _error_classes() -> dict[str, type[AppError]]:

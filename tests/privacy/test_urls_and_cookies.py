@@ -28,7 +28,7 @@ CART_COOKIE = "facet_cart"
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    return create_app().openapi()
+    return create_app().state.complete_openapi()
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
